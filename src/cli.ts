@@ -1,0 +1,80 @@
+// The idreg command: a thin front over the same core as the language server.
+import { readFileSync } from 'node:fs';
+import { EXIT_USAGE, UsageError, type CliIO } from './cli/io.ts';
+import { runDecode } from './cli/decode.ts';
+
+const USAGE = `usage:
+  idreg check FILE... [--host DUMP] [--kernel VER] [--format text|json|sarif]
+  idreg decode TOKEN [VALUE] [--json]
+  idreg diff SOURCE DEST [--json] [--kernel VER]
+  idreg baseline DUMP... [--format firecracker|iddump]
+  idreg lsp --stdio
+`;
+
+type Command = (args: string[], io: CliIO) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  decode: async () => runDecode,
+};
+
+export function registerCommand(name: string, load: () => Promise<Command>): void {
+  commands[name] = load;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout)(USAGE);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version') {
+    io.stdout(`${VERSION}\n`);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    io.stderr(`idreg: unknown command '${name}'\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await (await load())(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`idreg ${name}: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    // A bug must not surface as a stack trace; say what failed in one line and keep the exit code contract.
+    io.stderr(`idreg ${name}: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.1.0';
+
+export const nodeIO: CliIO = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  readFile: (p) => readFileSync(p),
+  cwd: process.cwd(),
+  isTTY: Boolean(process.stdout.isTTY),
+};
+
+/** Entry point of bin/idreg.js and of `node dist/cli.js`. */
+export function runFromProcess(): void {
+  // `idreg check … | head` closes the pipe early; that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+  main(process.argv.slice(2), nodeIO).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`idreg: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = EXIT_USAGE;
+    },
+  );
+}
+
+if (require.main === module) runFromProcess();
