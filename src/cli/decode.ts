@@ -29,14 +29,14 @@ function fieldJsonValue(v: bigint): number | string {
 
 export function buildDecodeJson(input: string, tok: TokenOk, decoded?: DecodedValue): DecodeJson {
   const out: DecodeJson = {
+    name: tok.name ?? tok.oneReg?.name ?? '',
+    ...(tok.enc ? { encoding: { ...tok.enc } } : {}),
+    forms: tok.enc ? allForms(tok.enc) : {},
     input,
     kind: tok.kind,
-    name: tok.name ?? tok.oneReg?.name ?? '',
     unallocated: tok.unallocated,
-    forms: tok.enc ? allForms(tok.enc) : {},
     warnings: tok.warnings,
   };
-  if (tok.enc) out.encoding = { ...tok.enc };
   const access = tok.esr ?? tok.insn;
   if (access) out.access = { direction: access.read ? 'read' : 'write', rt: access.rt };
   if (tok.oneReg) {

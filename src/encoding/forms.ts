@@ -110,10 +110,13 @@ export interface InsnInfo {
   rt: number;
 }
 
-/** MRS/MSR (register) words are 1101 0101 00 L 1 …; op0 ∈ {2,3} so bit 20 is set. */
+/**
+ * System-register moves are 1101 0101 00 L op0 …: MRS/MSR for op0 ∈ {2,3}, SYSL/SYS for op0 = 1.
+ * op0 = 0 is MSR (immediate), hints and barriers, which name no register.
+ */
 export function decodeInsn(word: number): InsnInfo | undefined {
   if (!Number.isInteger(word) || word < 0 || word > 0xffffffff) return undefined;
-  if ((word & 0xffd00000) >>> 0 !== 0xd5100000) return undefined;
+  if ((word & 0xffc00000) >>> 0 !== 0xd5000000 || ((word >>> 19) & 3) === 0) return undefined;
   return {
     read: ((word >>> 21) & 1) === 1,
     enc: { op0: (word >>> 19) & 3, op1: (word >>> 16) & 7, crn: (word >>> 12) & 15, crm: (word >>> 8) & 15, op2: (word >>> 5) & 7 },

@@ -1,5 +1,5 @@
 // A register and a 64-bit value → every field with its meaning, and the bits that break RES0/RES1.
-import { registerByKey, type FieldDef, type RegisterDef } from '../data/registers.ts';
+import { midrPartName, registerByKey, type FieldDef, type RegisterDef } from '../data/registers.ts';
 import { encodingKey, type Encoding } from '../model/events.ts';
 import { registerName } from './forms.ts';
 
@@ -75,6 +75,7 @@ export function decodeValue(target: Encoding | RegisterDef, value: bigint): Deco
   const mask = (1n << BigInt(width)) - 1n;
   const v = value & mask;
   const fields = (reg?.fields ?? []).map((f) => decodeField(enc, f, v)).sort((a, b) => b.msb - a.msb);
+  if (reg?.name === 'MIDR_EL1') nameMidrPart(fields, v);
   return {
     register: reg?.name ?? registerName(enc),
     enc,
@@ -86,6 +87,16 @@ export function decodeValue(target: Encoding | RegisterDef, value: bigint): Deco
     overflow: value & ~mask,
     noFields: !reg?.fields || reg.fields.length === 0,
   };
+}
+
+/** The part number only means something together with the implementer (arm-socs-table's core list). */
+function nameMidrPart(fields: DecodedField[], value: bigint): void {
+  const implementer = Number((value >> 24n) & 0xffn);
+  const part = fields.find((f) => f.name === 'PartNum');
+  const core = midrPartName(implementer, Number((value >> 4n) & 0xfffn));
+  if (part && core && part.meaning === undefined) part.meaning = core;
+  const arch = fields.find((f) => f.name === 'Architecture');
+  if (arch && arch.value === 0xfn && arch.meaning === undefined) arch.meaning = 'Architectural features are individually identified in the ID registers';
 }
 
 /** Bit ranges of a mask as "63:60, 3" for messages. */
