@@ -1,5 +1,6 @@
 // A register and a 64-bit value → every field with its meaning, and the bits that break RES0/RES1.
 import { midrPartName, registerByKey, type FieldDef, type RegisterDef } from '../data/registers.ts';
+import { KVM_REGISTERS } from '../data/kvm-policy.ts';
 import { encodingKey, type Encoding } from '../model/events.ts';
 import { registerName } from './forms.ts';
 
@@ -33,12 +34,17 @@ export interface DecodedValue {
   noFields: boolean;
 }
 
-type SignedLookup = (enc: Encoding, field: string) => boolean;
-let signedLookup: SignedLookup = () => false;
-
-/** The KVM policy table knows which fields Linux treats as signed; it registers itself here to keep the layering one-way. */
-export function setSignedFieldLookup(lookup: SignedLookup): void {
-  signedLookup = lookup;
+/** Linux's sanitisation tables say which fields are signed (0xF = -1 = "not implemented"); Arm's data does not. */
+let signedFields: Set<string> | undefined;
+function isSignedField(enc: Encoding, field: string): boolean {
+  if (!signedFields) {
+    signedFields = new Set();
+    for (const reg of KVM_REGISTERS) {
+      const key = encodingKey(reg);
+      for (const f of [...(reg.fields ?? []), ...(reg.absent ?? [])]) if (f.signed) signedFields.add(`${key}:${f.name.toUpperCase()}`);
+    }
+  }
+  return signedFields.has(`${encodingKey(enc)}:${field.toUpperCase()}`);
 }
 
 export function fieldValue(value: bigint, f: { msb: number; lsb: number }): bigint {
@@ -64,7 +70,7 @@ function decodeField(enc: Encoding, f: FieldDef, value: bigint): DecodedField {
   };
   const meaning = f.meanings[n];
   if (meaning !== undefined) out.meaning = meaning;
-  if (signedLookup(enc, f.name)) out.signedValue = toSigned(raw, width);
+  if (isSignedField(enc, f.name)) out.signedValue = toSigned(raw, width);
   return out;
 }
 

@@ -89,3 +89,11 @@ test('RES0 bits set and unknown field values are flagged', () => {
   const midr = decodeValue(resolveRegister('MIDR_EL1')!.enc, 0x1_410fd4f1n); // MIDR bits 63:32 are RES0
   assert.equal(describeBits(midr.res0Violations), '32');
 });
+
+test('signed fields report their two\'s-complement value', () => {
+  const d = decodeValue(resolveRegister('ID_AA64DFR0_EL1')!.enc, 0x000000f010305006n);
+  assert.equal(d.fields.find((f) => f.name === 'DoubleLock')!.signedValue, -1);
+  assert.equal(d.fields.find((f) => f.name === 'PMUVer')!.signedValue, undefined); // unsigned in cpufeature.c
+  const mmfr0 = decodeValue(resolveRegister('ID_AA64MMFR0_EL1')!.enc, 0x00000000f0101125n);
+  assert.equal(mmfr0.fields.find((f) => f.name === 'TGran4')!.signedValue, -1);
+});
