@@ -15,6 +15,7 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js' },
   { ...common, entryPoints: ['server/main.ts'], outfile: 'dist/server.js' },
+  { ...common, entryPoints: ['server/lsp-entry.ts'], outfile: 'dist/lsp.js' },
   { ...common, entryPoints: ['client/extension.ts'], outfile: 'dist/client.js', external: ['vscode'] },
 ];
 

@@ -1,7 +1,11 @@
 // The idreg command: a thin front over the same core as the language server.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EXIT_USAGE, UsageError, type CliIO } from './cli/io.ts';
+import { runBaseline } from './cli/baseline.ts';
+import { runCheck } from './cli/check.ts';
 import { runDecode } from './cli/decode.ts';
+import { runDiff } from './cli/diff.ts';
 
 const USAGE = `usage:
   idreg check FILE... [--host DUMP] [--kernel VER] [--format text|json|sarif]
@@ -13,8 +17,25 @@ const USAGE = `usage:
 
 type Command = (args: string[], io: CliIO) => Promise<number>;
 
+/**
+ * The language server lives in server/ and the core never imports it: the CLI loads the server's own
+ * bundle (dist/lsp.js, built beside dist/cli.js) when `idreg lsp` runs.
+ */
+async function loadLsp(): Promise<Command> {
+  const candidates = [join(__dirname, 'lsp.js'), join(__dirname, '..', 'dist', 'lsp.js')];
+  const bundle = candidates.find((p) => existsSync(p));
+  if (!bundle) throw new UsageError('the language server bundle (dist/lsp.js) is missing: run `npm run build`');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(bundle) as { runLsp(args: string[]): Promise<number> };
+  return (args) => mod.runLsp(args);
+}
+
 const commands: Record<string, () => Promise<Command>> = {
+  check: async () => runCheck,
   decode: async () => runDecode,
+  diff: async () => runDiff,
+  baseline: async () => runBaseline,
+  lsp: loadLsp,
 };
 
 export function registerCommand(name: string, load: () => Promise<Command>): void {
