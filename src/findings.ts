@@ -78,6 +78,25 @@ export function lineRange(line: number, startChar: number, endChar: number): Ran
   return { start: { line, character: startChar }, end: { line, character: endChar } };
 }
 
+const QUOTED_MAX = 60;
+
+/**
+ * Messages quote the input they did not understand; a 20 MiB line or a file of control characters must
+ * not turn into a 20 MiB message. Long quotes are shortened and control characters made visible.
+ */
+export function sanitizeMessage(message: string): string {
+  let out = message;
+  if (out.length > 200) {
+    out = out.replace(/'([^']{60,})'/g, (_m, inner: string) => `'${inner.slice(0, QUOTED_MAX)}…' (${inner.length} characters)`);
+    if (out.length > 2000) out = out.slice(0, 2000) + '…';
+  }
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u0008\u000b-\u001f\u007f]/.test(out)
+    // eslint-disable-next-line no-control-regex
+    ? out.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    : out;
+}
+
 export function makeFinding(
   code: FindingCode,
   message: string,
@@ -87,7 +106,7 @@ export function makeFinding(
   return {
     code,
     severity: extra.severity ?? FINDING_CODES[code].severity,
-    message,
+    message: sanitizeMessage(message),
     range,
     related: extra.related ?? [],
     ...(extra.errno !== undefined ? { errno: extra.errno } : {}),

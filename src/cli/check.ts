@@ -7,6 +7,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkDocument, detectDocumentFormat, type CheckOptions, type FileReport } from '../check.ts';
+// Registers the real-world formats (ftrace, Firecracker JSON, QEMU, ...) with check.ts's registry.
+import '../formats/detect.ts';
 import { hasErrors, renderJson, renderSarif, renderText } from '../report.ts';
 import packageJson from '../../package.json';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, UsageError, type CliIO } from './io.ts';

@@ -1,0 +1,364 @@
+// detect → parse → resolve host → replay → findings: the one entry point the CLI and the server share.
+//
+// Format registry. Every input format is a (parse, sniff) pair registered under its FormatId:
+//
+//   registerParser('ftrace', parseFtrace, sniffFtrace);
+//
+// `sniff(text, path)` returns a confidence 0..1 (1 = certain, e.g. by file extension); detection picks the
+// highest score above MIN_CONFIDENCE and the earliest registration on a tie. The native formats (.idtrace,
+// .iddump) register themselves below. src/formats/detect.ts registers the real-world formats (ftrace,
+// Firecracker JSON, ...) the same way when it is imported; the entry points (src/cli.ts, server/) import
+// it once for that side effect, and check.ts never imports it (no cycle: detect.ts → check.ts only).
+// Host dumps go through the same detection, so any format whose ParseResult has a `dump` can be a host.
+//
+// What happens after parsing:
+//   - a document with accesses (events other than `host`/`kernel`), or with neither a dump nor proposed
+//     writes, is a trace: it is replayed through the VM model (src/model/vm.ts) with the host as the limit;
+//   - any other document (a dump, a template, a log of proposed writes) is judged against the host, when
+//     there is one (`--host`, a `host` line, a `# host:` comment), by the registered HostJudge: by default
+//     judgeDump below (each value must be a write the host accepts: IDR030); formats/detect.ts may install
+//     a richer one with registerHostJudge.
+// Every stage's failure is a finding; checkDocument never throws.
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { compareByPosition, compareFindings, makeFinding, type Finding, type Range } from './findings.ts';
+import type { FormatId, ParseResult, ParseStats } from './formats/types.ts';
+import { parseIdtrace, sniffIdtrace } from './formats/idtrace.ts';
+import { parseIddump, sniffIddump } from './formats/iddump.ts';
+import type { HostEvent, RegisterDump } from './model/events.ts';
+import { replay, type ReplayResult } from './model/vm.ts';
+import { judgeWrites, verdictFindings } from './diff.ts';
+
+export type Parser = (text: string, path?: string) => ParseResult;
+export type Sniffer = (text: string, path?: string) => number;
+
+interface FormatHandler {
+  id: FormatId;
+  parse: Parser;
+  sniff: Sniffer;
+}
+
+/** Below this, a document is 'unknown' rather than a guess. */
+export const MIN_CONFIDENCE = 0.3;
+
+const registry: FormatHandler[] = [];
+
+/** Adds (or replaces) the parser of a format. */
+export function registerParser(id: FormatId, parse: Parser, sniff: Sniffer): void {
+  const i = registry.findIndex((h) => h.id === id);
+  const handler = { id, parse, sniff };
+  if (i >= 0) registry[i] = handler;
+  else registry.push(handler);
+}
+
+/** The formats registered so far, in registration order. */
+export function registeredFormats(): FormatId[] {
+  return registry.map((h) => h.id);
+}
+
+registerParser('idtrace', parseIdtrace, sniffIdtrace);
+registerParser('iddump', parseIddump, sniffIddump);
+
+/** The most likely format of a document, or 'unknown'. */
+export function detectDocumentFormat(text: string, path?: string): FormatId {
+  let best: FormatHandler | undefined;
+  let bestScore = MIN_CONFIDENCE;
+  for (const h of registry) {
+    let score = 0;
+    try {
+      score = h.sniff(text, path);
+    } catch {
+      score = 0;
+    }
+    if (score > bestScore || (best === undefined && score >= bestScore)) {
+      best = h;
+      bestScore = score;
+    }
+  }
+  return best?.id ?? 'unknown';
+}
+
+function countLines(text: string): number {
+  if (text.length === 0) return 0;
+  let n = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    const nl = text.indexOf('\n', pos);
+    n++;
+    if (nl < 0) break;
+    pos = nl + 1;
+  }
+  return n;
+}
+
+function formatList(): string {
+  return registry.map((h) => h.id).join(', ');
+}
+
+/** Parses a document in the given format (detected when omitted). Never throws. */
+export function parseDocument(text: string, path?: string, format?: FormatId): ParseResult {
+  const id = format ?? detectDocumentFormat(text, path);
+  const handler = registry.find((h) => h.id === id);
+  const lines = countLines(text);
+  if (!handler) {
+    let firstLen = text.indexOf('\n');
+    if (firstLen < 0) firstLen = text.length;
+    if (firstLen > 0 && text.charCodeAt(firstLen - 1) === 13) firstLen--;
+    return {
+      format: 'unknown',
+      events: [],
+      findings: [
+        makeFinding('IDR001', `format not recognised: expected one of ${formatList()} (an .idtrace trace, an .iddump dump, ...)`, {
+          start: { line: 0, character: 0 },
+          end: { line: 0, character: Math.min(firstLen, 200) },
+        }),
+      ],
+      stats: { lines, understood: 0, skipped: lines },
+    };
+  }
+  try {
+    return handler.parse(text, path);
+  } catch (err) {
+    return {
+      format: id,
+      events: [],
+      findings: [makeFinding('IDR001', `internal error in the ${id} parser: ${(err as Error).message}`, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } })],
+      stats: { lines, understood: 0, skipped: lines },
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface CheckOptions {
+  /** Host dump path (absolute, or relative to the checked file's directory); overrides a `host` line. */
+  host?: string;
+  /** Kernel version whose rules apply; overrides a `kernel` line. */
+  kernel?: string;
+  /** Reads a file (host dumps). Default: the file system, as UTF-8. */
+  readFile?: (absPath: string) => string | Error;
+  /** Keep at most this many findings (errors first, then by position). */
+  maxFindings?: number;
+  /** When set, host files outside this folder are refused (untrusted workspaces). */
+  workspaceRoot?: string;
+}
+
+export type { ReplayResult };
+
+export interface HostInfo {
+  /** Absolute path of the host file (as resolved). */
+  path: string;
+  dump?: RegisterDump;
+  format?: FormatId;
+  /** Why the host could not be used. */
+  error?: string;
+}
+
+export interface FileReport {
+  path: string;
+  format: FormatId;
+  /** Sorted by position. */
+  findings: Finding[];
+  stats: ParseStats;
+  parse: ParseResult;
+  replay?: ReplayResult;
+  /** The VM's final state (replay.vm), for views. */
+  vm?: ReplayResult['vm'];
+  host?: HostInfo;
+  /** Findings dropped by maxFindings. */
+  truncated?: number;
+  /** Absolute paths of the other files this check read (host dumps), for re-checking on change. */
+  dependencies: string[];
+}
+
+function defaultReadFile(absPath: string): string | Error {
+  try {
+    if (statSync(absPath).isDirectory()) return new Error('is a directory, not a dump file');
+    return readFileSync(absPath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return new Error('no such file');
+    if (code === 'EACCES' || code === 'EPERM') return new Error('permission denied');
+    if (code === 'EISDIR') return new Error('is a directory, not a dump file');
+    return new Error((err as Error).message);
+  }
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+interface HostResolution {
+  info?: HostInfo;
+  findings: Finding[];
+}
+
+/** Finds, reads and parses the host dump; every failure is one finding on the host line. */
+function resolveHost(input: { path: string }, parse: ParseResult, options: CheckOptions): HostResolution {
+  const hostEvents = parse.events.filter((e): e is HostEvent => e.kind === 'host');
+  const findings: Finding[] = [];
+  const baseDir = dirname(resolve(input.path));
+  let requested: string | undefined;
+  let where: Range = ZERO_RANGE;
+  let origin: string;
+  if (options.host !== undefined && options.host !== '') {
+    requested = options.host;
+    origin = '--host';
+    if (hostEvents[0]) where = hostEvents[0].pathRange;
+  } else if (hostEvents.length > 0) {
+    requested = hostEvents[0]!.path;
+    where = hostEvents[0]!.pathRange;
+    origin = 'host';
+    for (const extra of hostEvents.slice(1)) {
+      if (extra.path !== requested) {
+        findings.push(
+          makeFinding('IDR001', `a trace has one host: this second host line is ignored (the first, '${requested}', is used)`, extra.pathRange, {
+            related: [{ range: hostEvents[0]!.pathRange, message: 'the host that is used' }],
+          }),
+        );
+      }
+    }
+  } else return { findings };
+  const abs = isAbsolute(requested) ? requested : resolve(baseDir, requested);
+  const fail = (reason: string): HostResolution => {
+    findings.push(makeFinding('IDR001', `host dump '${requested}' ${reason}; the trace is checked without host limits`, where));
+    return { info: { path: abs, error: reason }, findings };
+  };
+  if (options.workspaceRoot !== undefined && !isInside(options.workspaceRoot, abs)) {
+    return fail('is outside the workspace, and host files outside an untrusted workspace are not read');
+  }
+  let text: string | Error;
+  try {
+    text = (options.readFile ?? defaultReadFile)(abs);
+  } catch (err) {
+    text = err instanceof Error ? err : new Error(String(err));
+  }
+  if (text instanceof Error) return fail(`cannot be read (${text.message})${origin === '--host' ? ' (from --host)' : ''}`);
+  const hostParse = parseDocument(stripBom(text), abs);
+  if (hostParse.format === 'unknown') return fail(`is not in a format that holds register values (${formatList()})`);
+  if (!hostParse.dump) return fail(`is a ${hostParse.format} file, which holds no register values; expected a dump (e.g. .iddump)`);
+  const info: HostInfo = { path: abs, dump: hostParse.dump, format: hostParse.format };
+  const problems = hostParse.findings.filter((f) => f.severity === 'error');
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    findings.push(
+      makeFinding(
+        'IDR001',
+        `host dump '${requested}' has ${problems.length} problem${problems.length === 1 ? '' : 's'} (first, line ${first.range.start.line + 1}: ${first.message}); the values it could read are used`,
+        where,
+        { related: problems.slice(0, 20).map((f) => ({ path: abs, range: f.range, message: `${f.code}: ${f.message}` })) },
+      ),
+    );
+  }
+  if (hostParse.dump.entries.length === 0) {
+    findings.push(makeFinding('IDR001', `host dump '${requested}' holds no register values; the trace is checked without host limits`, where));
+    return { info: { ...info, error: 'no register values' }, findings };
+  }
+  return { info, findings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Judging a dump-like document against a host (IDR030)
+
+export interface HostJudgeOptions {
+  kernel?: string;
+  /** The host file, for related locations. */
+  hostPath?: string;
+}
+
+/** What a host's KVM says to the values a non-trace document holds or proposes. */
+export type HostJudge = (parse: ParseResult, host: RegisterDump, options: HostJudgeOptions) => Finding[];
+
+/**
+ * The built-in judge: each dump value must be a write the host accepts before the VM runs (src/diff.ts,
+ * shared with `idreg diff`). formats/detect.ts may replace it with one that also knows templates'
+ * vCPU-feature edits and the writes that logs record (registerHostJudge(judgeAgainstHost)).
+ */
+function judgeDump(parse: ParseResult, host: RegisterDump, options: HostJudgeOptions): Finding[] {
+  const dump = parse.dump;
+  if (!dump || dump.entries.length === 0) return [];
+  const features = dump.features ?? host.features;
+  const verdicts = judgeWrites(
+    dump.entries.map((e) => ({ reg: e.reg, ...(e.oneRegId !== undefined ? { oneRegId: e.oneRegId } : {}), value: e.value, ...(e.mask !== undefined ? { mask: e.mask } : {}), valueRange: e.valueRange })),
+    host,
+    { ...(options.kernel !== undefined ? { kernel: options.kernel } : {}), ...(features ? { features } : {}) },
+  );
+  return verdictFindings(verdicts, 'IDR030', {
+    what: dump.isTemplate ? 'template' : 'dump',
+    hostName: 'the host',
+    ...(options.hostPath !== undefined ? { hostPath: options.hostPath } : {}),
+    missingSeverity: dump.isTemplate ? 'warning' : 'information',
+  });
+}
+
+let hostJudge: HostJudge = judgeDump;
+
+/** Replaces the judge of non-trace documents against a host (formats/detect.ts registers its own); undefined restores the built-in. */
+export function registerHostJudge(judge: HostJudge | undefined): void {
+  hostJudge = judge ?? judgeDump;
+}
+
+/** Checks one document. Never throws: a failure of any stage becomes a finding. */
+export function checkDocument(input: { path: string; text: string }, options: CheckOptions = {}): FileReport {
+  const text = stripBom(input.text);
+  const parse = parseDocument(text, input.path);
+  const findings: Finding[] = [...parse.findings];
+  const dependencies: string[] = [];
+  let host: HostInfo | undefined;
+  let replayResult: ReplayResult | undefined;
+  // A dump-like format checks its values against a host; anything with accesses is a trace to replay.
+  const accesses = parse.events.some((e) => e.kind !== 'host' && e.kind !== 'kernel');
+  const proposes = ((parse as { proposed?: unknown[] }).proposed?.length ?? 0) > 0;
+  const isTrace = parse.format !== 'unknown' && (accesses || (parse.dump === undefined && !proposes));
+  if (parse.format !== 'unknown' && (isTrace || options.host || parse.events.length > 0)) {
+    const h = resolveHost(input, parse, options);
+    findings.push(...h.findings);
+    host = h.info;
+    if (host) dependencies.push(host.path);
+  }
+  const usableHost = host && !host.error && host.dump ? host : undefined;
+  if (isTrace) {
+    try {
+      replayResult = replay(parse.events, {
+        ...(options.kernel !== undefined && options.kernel !== '' ? { kernel: options.kernel } : {}),
+        ...(usableHost ? { host: { dump: usableHost.dump!, path: usableHost.path } } : {}),
+        path: input.path,
+      });
+      findings.push(...replayResult.findings);
+    } catch (err) {
+      findings.push(makeFinding('IDR001', `internal error in the VM model: ${(err as Error).message}`, ZERO_RANGE));
+    }
+  } else if (usableHost && parse.format !== 'unknown') {
+    try {
+      const kernel = options.kernel || parse.dump?.kernel;
+      findings.push(...hostJudge(parse, usableHost.dump!, { ...(kernel ? { kernel } : {}), hostPath: usableHost.path }));
+    } catch (err) {
+      findings.push(makeFinding('IDR001', `internal error while judging against the host: ${(err as Error).message}`, ZERO_RANGE));
+    }
+  }
+  let kept = findings;
+  let truncated: number | undefined;
+  if (options.maxFindings !== undefined && options.maxFindings >= 0 && findings.length > options.maxFindings) {
+    kept = [...findings].sort(compareFindings).slice(0, options.maxFindings);
+    truncated = findings.length - kept.length;
+  }
+  kept.sort((a, b) => compareByPosition(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+  return {
+    path: input.path,
+    format: parse.format,
+    findings: kept,
+    stats: parse.stats,
+    parse,
+    ...(replayResult ? { replay: replayResult, vm: replayResult.vm } : {}),
+    ...(host ? { host } : {}),
+    ...(truncated !== undefined ? { truncated } : {}),
+    dependencies,
+  };
+}
