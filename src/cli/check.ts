@@ -4,6 +4,7 @@
 // input that cannot be read (a one-line message on stderr, never a stack trace). A directory given as
 // FILE is checked file by file, not recursively; files in it whose format is not recognised are
 // skipped with a note on stderr (a file named explicitly is always checked and reported).
+import { resolveKernel } from '../model/kvm.ts';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkDocument, detectDocumentFormat, type CheckOptions, type FileReport } from '../check.ts';
@@ -68,8 +69,8 @@ export async function runCheck(args: string[], io: CliIO): Promise<number> {
       if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format must be text, json or sarif, not '${f}'`);
       format = f as OutputFormat;
     }
-    if (kernel !== undefined && !/^v?\d+(\.\d+)*([-.+~_][0-9A-Za-z._+~-]*)?$/.test(kernel)) {
-      throw new UsageError(`--kernel expects a kernel version such as 6.15, not '${kernel}'`);
+    if (kernel !== undefined && !resolveKernel(kernel).recognised) {
+      throw new UsageError(`--kernel expects a kernel version such as 6.15 (or newest), not '${kernel}'`);
     }
     if (host === '') throw new UsageError('--host needs a path');
     if (positional.length === 0) throw new UsageError('no FILE to check');
