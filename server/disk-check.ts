@@ -1,0 +1,118 @@
+// "Check file on disk": files VS Code never syncs (over 50 MB) are read and checked by the server itself.
+// The check runs in a worker thread when one is available, so the server keeps answering (hovers on
+// other files) while a 100 MB trace is checked, and a cancelled request really stops the work
+// (worker.terminate()). Only what the editor needs comes back: findings, counts and the register table.
+import { readFileSync, statSync } from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { Finding } from '../src/findings.ts';
+import { checkDocument } from './core.ts';
+import { buildRegisterTable } from './features/table.ts';
+import type { RegisterTable } from './protocol.ts';
+
+export interface DiskCheckJob {
+  uri: string;
+  path: string;
+  host?: string;
+  kernel?: string;
+  workspaceRoot?: string;
+}
+
+export type DiskCheckMessage =
+  | { kind: 'progress'; percentage: number; message: string }
+  | { kind: 'done'; result: DiskCheckResult }
+  | { kind: 'failed'; error: string };
+
+export interface DiskCheckResult {
+  format: string;
+  findings: Finding[];
+  lines: number;
+  bytes: number;
+  table: RegisterTable;
+  truncated?: number;
+}
+
+const MAX_FINDINGS = 200000;
+
+/** Reads and checks a file; the same code in a worker and in-process. Throws only on an unreadable file. */
+export function runDiskCheck(job: DiskCheckJob, progress: (percentage: number, message: string) => void = () => {}): DiskCheckResult {
+  const bytes = statSync(job.path).size;
+  progress(5, `reading ${(bytes / 1048576).toFixed(1)} MB`);
+  const text = readFileSync(job.path, 'utf8');
+  progress(25, 'parsing and replaying');
+  const report = checkDocument(
+    { path: job.path, text },
+    {
+      ...(job.host ? { host: job.host } : {}),
+      ...(job.kernel ? { kernel: job.kernel } : {}),
+      ...(job.workspaceRoot ? { workspaceRoot: job.workspaceRoot } : {}),
+      maxFindings: MAX_FINDINGS,
+    },
+  );
+  progress(90, 'publishing');
+  return {
+    format: report.format,
+    findings: report.findings,
+    lines: report.stats.lines,
+    bytes,
+    table: buildRegisterTable(job.uri, report),
+    ...(report.truncated ? { truncated: report.truncated } : {}),
+  };
+}
+
+/** True when this thread was started as a disk-check worker (then it must not start a server). */
+export function isDiskCheckWorker(): boolean {
+  return !isMainThread && (workerData as { idregLensDiskCheck?: unknown } | null)?.idregLensDiskCheck !== undefined;
+}
+
+/** The worker side: run the one job from workerData and post the result. */
+export function diskCheckWorkerMain(): void {
+  const job = (workerData as { idregLensDiskCheck: DiskCheckJob }).idregLensDiskCheck;
+  const post = (m: DiskCheckMessage) => parentPort!.postMessage(m);
+  try {
+    const result = runDiskCheck(job, (percentage, message) => post({ kind: 'progress', percentage, message }));
+    post({ kind: 'done', result });
+  } catch (err) {
+    post({ kind: 'failed', error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+export interface RunningCheck {
+  result: Promise<DiskCheckResult>;
+  cancel(): void;
+}
+
+/**
+ * Starts a disk check in a worker running `script` (the server bundle itself: its entry sees
+ * isDiskCheckWorker() and runs the job instead of a server).
+ */
+export function startDiskCheckWorker(script: string, job: DiskCheckJob, onProgress: (percentage: number, message: string) => void): RunningCheck {
+  const worker = new Worker(script, { workerData: { idregLensDiskCheck: job }, stdout: true, stderr: true });
+  let settled = false;
+  const result = new Promise<DiskCheckResult>((resolve, reject) => {
+    worker.on('message', (m: DiskCheckMessage) => {
+      if (m.kind === 'progress') onProgress(m.percentage, m.message);
+      else if (m.kind === 'done') {
+        settled = true;
+        resolve(m.result);
+        void worker.terminate();
+      } else {
+        settled = true;
+        reject(new Error(m.error));
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(new Error(code === 1 ? 'cancelled' : `the check worker exited (${code})`));
+    });
+  });
+  return {
+    result,
+    cancel: () => {
+      if (!settled) void worker.terminate();
+    },
+  };
+}

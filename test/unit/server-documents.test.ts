@@ -1,0 +1,100 @@
+// The server's chunked document store against the obvious reference: apply the same LSP edits to a
+// plain string and compare text, lines and line count.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ChunkedDocument, splitLines } from '../../server/documents.ts';
+
+/** Reference: LSP position → offset in a string (lines end at \n, \r\n or \r). */
+function offsetAt(text: string, line: number, character: number): number {
+  const lines = splitLines(text);
+  if (line >= lines.length) return text.length;
+  let off = 0;
+  for (let i = 0; i < line; i++) off += lines[i]!.length;
+  const content = lines[line]!.replace(/(\r\n|\r|\n)$/, '');
+  return off + Math.min(character, content.length);
+}
+
+function refLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+test('splitLines keeps terminators and counts a trailing empty line', () => {
+  assert.deepEqual(splitLines(''), ['']);
+  assert.deepEqual(splitLines('a'), ['a']);
+  assert.deepEqual(splitLines('a\n'), ['a\n', '']);
+  assert.deepEqual(splitLines('a\r\nb\rc\nd'), ['a\r\n', 'b\r', 'c\n', 'd']);
+});
+
+test('one-line edits, inserts and deletes across chunk boundaries match a plain string', () => {
+  const lines = Array.from({ length: 10000 }, (_, i) => `vcpu ${i % 4} get ID_AA64PFR0_EL1 = 0x${i.toString(16)}`);
+  let ref = lines.join('\n');
+  const doc = new ChunkedDocument('file:///x', 'idtrace', 1, ref);
+  const edits: [number, number, number, number, string][] = [
+    [5000, 7, 5000, 10, 'set'],
+    [4095, 3, 4097, 2, 'X\nY'],
+    [0, 0, 0, 0, '# head\n'],
+    [9000, 0, 9500, 0, ''],
+    [100, 5, 100, 5, 'a\nb\nc\nd'],
+    [8191, 0, 8193, 0, Array.from({ length: 9000 }, (_, i) => `new ${i}\n`).join('')],
+  ];
+  let v = 1;
+  for (const [sl, sc, el, ec, text] of edits) {
+    const s = offsetAt(ref, sl, sc);
+    const e = offsetAt(ref, el, ec);
+    ref = ref.slice(0, s) + text + ref.slice(e);
+    doc.update([{ range: { start: { line: sl, character: sc }, end: { line: el, character: ec } }, text }], ++v);
+    assert.equal(doc.lineCount, refLines(ref).length);
+  }
+  assert.equal(doc.getText(), ref);
+  const rl = refLines(ref);
+  for (const l of [0, 1, 100, 4095, 4096, 8191, 8192, rl.length - 1]) assert.equal(doc.lineAt(l), rl[l]);
+  assert.equal(doc.version, v);
+});
+
+test('random edits (property): text, line count and every line agree with a plain string', () => {
+  const piece = fc.stringMatching(/^[ab\n\r#0x]{0,12}$/);
+  fc.assert(
+    fc.property(
+      fc.stringMatching(/^[ab\n\r]{0,40}$/),
+      fc.array(fc.tuple(fc.nat(30), fc.nat(8), fc.nat(30), fc.nat(8), piece), { maxLength: 12 }),
+      (initial, edits) => {
+        let ref = initial;
+        const doc = new ChunkedDocument('file:///p', 'idtrace', 0, initial);
+        edits.forEach(([a, b, c, d, text], i) => {
+          const n = refLines(ref).length;
+          let [sl, sc, el, ec] = [a % n, b, c % n, d];
+          if (el < sl || (el === sl && ec < sc)) [sl, sc, el, ec] = [el, ec, sl, sc];
+          const s = offsetAt(ref, sl, sc);
+          const e = Math.max(s, offsetAt(ref, el, ec));
+          ref = ref.slice(0, s) + text + ref.slice(e);
+          doc.update([{ range: { start: { line: sl, character: sc }, end: { line: el, character: ec } }, text }], i + 1);
+        });
+        assert.equal(doc.getText(), ref);
+        const rl = refLines(ref);
+        assert.equal(doc.lineCount, rl.length);
+        rl.forEach((l, i) => assert.equal(doc.lineAt(i), l));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('a one-line edit of a 40 MB document is cheap (no full copy)', () => {
+  const line = 'qemu-system-aar-4243  [001] d..1.  1234.000020: kvm_sys_access: PC: ffff800058f3ea74 ID_AA64MMFR1_EL1 (3,0,0,7,1) read\n';
+  const text = line.repeat(Math.ceil((40 * 1024 * 1024) / line.length));
+  const doc = new ChunkedDocument('file:///big', 'kvm-ftrace', 1, text);
+  const n = doc.lineCount;
+  const times: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const l = Math.floor((i * 7919) % (n - 1));
+    const t0 = performance.now();
+    doc.update([{ range: { start: { line: l, character: 10 }, end: { line: l, character: 11 } }, text: 'Q' }], i + 2);
+    doc.lineAt(l);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const p95 = times[Math.floor(times.length * 0.95)]!;
+  assert.ok(p95 < 5, `one-line edit p95 ${p95.toFixed(3)} ms`);
+  assert.equal(doc.lineCount, n);
+});
