@@ -86,8 +86,9 @@ const QUOTED_MAX = 60;
  */
 export function sanitizeMessage(message: string): string {
   let out = message;
-  if (out.length > 200) {
-    out = out.replace(/'([^']{60,})'/g, (_m, inner: string) => `'${inner.slice(0, QUOTED_MAX)}…' (${inner.length} characters)`);
+  if (out.length > 300) {
+    // Only quotes far longer than any register, number or keyword: prose apostrophes pair up too.
+    out = out.replace(/'([^']{200,})'/g, (_m, inner: string) => `'${inner.slice(0, QUOTED_MAX)}…' (${inner.length} characters)`);
     if (out.length > 2000) out = out.slice(0, 2000) + '…';
   }
   // eslint-disable-next-line no-control-regex
