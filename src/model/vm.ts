@@ -478,22 +478,31 @@ class Replayer {
     return this.slots.get(key) ?? vcpu.perVcpu.get(key);
   }
 
-  onGet(e: Extract<TraceEvent, { kind: 'get' }>, i: number): void {
+  /**
+   * The common front of KVM_GET_ONE_REG and KVM_SET_ONE_REG: -ENOEXEC before this vCPU's init, -ENOENT
+   * for an ID-space encoding KVM has no descriptor for; otherwise the register's storage.
+   */
+  userAccessTarget(e: Extract<TraceEvent, { kind: 'get' | 'set' }>, i: number, what: string): { enc: Encoding; p: RegisterPolicy; name: string; slot: Slot } | undefined {
     const enc = e.reg.enc;
     const p = enc && policyOf(enc);
     const name = enc ? this.regName(p, enc, e.reg.name) : e.reg.text;
-    if (!this.requireInit(e, i, `KVM_GET_ONE_REG ${name}`, { register: name })) return;
-    if (!enc) return;
-    const v = this.vcpu(e.vcpu);
+    if (!this.requireInit(e, i, `${what} ${name}`, { register: name })) return undefined;
+    if (!enc) return undefined;
     if (!p) {
       if (inFeatureIdSpace(enc)) {
         this.predict(i, '-ENOENT');
         this.checkRecorded('-ENOENT', e.result, `KVM has no descriptor for ${name}`, { register: name });
       }
-      return;
+      return undefined;
     }
-    const slot = this.slotFor(v, enc);
-    if (!slot) return;
+    const slot = this.slotFor(this.vcpu(e.vcpu), enc);
+    return slot ? { enc, p, name, slot } : undefined;
+  }
+
+  onGet(e: Extract<TraceEvent, { kind: 'get' }>, i: number): void {
+    const target = this.userAccessTarget(e, i, 'KVM_GET_ONE_REG');
+    if (!target) return;
+    const { enc, name, slot } = target;
     this.definitions.push({ eventIndex: i, ...(slot.setEventIndex !== undefined ? { setEventIndex: slot.setEventIndex } : {}) });
     if (slot.unknown === 0n) this.predict(i, hex64(slot.value));
     const rec = e.result?.outcome;
@@ -554,21 +563,9 @@ class Replayer {
   }
 
   onSet(e: Extract<TraceEvent, { kind: 'set' }>, i: number): void {
-    const enc = e.reg.enc;
-    const p = enc && policyOf(enc);
-    const name = enc ? this.regName(p, enc, e.reg.name) : e.reg.text;
-    if (!this.requireInit(e, i, `KVM_SET_ONE_REG ${name}`, { register: name })) return;
-    if (!enc) return;
-    const v = this.vcpu(e.vcpu);
-    if (!p) {
-      if (inFeatureIdSpace(enc)) {
-        this.predict(i, '-ENOENT');
-        this.checkRecorded('-ENOENT', e.result, `KVM has no descriptor for ${name}`, { register: name });
-      }
-      return;
-    }
-    const slot = this.slotFor(v, enc);
-    if (!slot) return;
+    const target = this.userAccessTarget(e, i, 'KVM_SET_ONE_REG');
+    if (!target) return;
+    const { enc, name, slot } = target;
     const j = judgeWrite({
       enc, value: e.value, limit: slot.limit, limitUnknown: slot.limitUnknown, kernel: this.kernel, features: this.vmFeatures ?? [],
       ...hostOpt(this.hostHas32bitEL0), capWritableImp: this.caps.has('ARM_WRITABLE_IMP_ID_REGS'), hasRun: this.hasRun,
