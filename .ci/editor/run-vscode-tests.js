@@ -242,6 +242,7 @@ async function runUi(browser, host, ws, shot) {
   let exitCode = 1;
   let browser;
   const summary = [];
+  const totals = { passed: 0, failed: 0 };
   try {
     await poll(async () => (await fetch(`http://${host}/healthz`)).ok, { timeoutMs: 30000, what: 'code-server /healthz' });
     const log = fs.readFileSync(logPath, 'utf8');
@@ -251,6 +252,8 @@ async function runUi(browser, host, ws, shot) {
     let failed = false;
     if (process.env.IDREG_SUITE !== '0') {
       const r = await runSuite(browser, host, ws, tests);
+      totals.passed += r.passed;
+      totals.failed += r.failed + (r.code !== 0 && r.failed === 0 ? 1 : 0);
       summary.push(`suite: ${r.passed} passed, ${r.failed} failed (exit ${r.code}, ${elapsed()})`);
       if (r.code !== 0) failed = true;
     }
@@ -266,7 +269,8 @@ async function runUi(browser, host, ws, shot) {
         if (!r.ok) {
           console.log(`hover text: ${r.hoverText}`);
           failed = true;
-        }
+          totals.failed++;
+        } else totals.passed++;
       } catch (err) {
         const pages = browser.contexts().flatMap((c) => c.pages());
         const failShot = path.resolve(root, 'test-results/ui-failure.png');
@@ -274,6 +278,7 @@ async function runUi(browser, host, ws, shot) {
         if (pages.length) await pages[pages.length - 1].screenshot({ path: failShot }).catch(() => {});
         summary.push(`ui: FAILED: ${err.message} (screenshot of the failure: ${path.relative(root, failShot)})`);
         failed = true;
+        totals.failed++;
       }
     }
     exitCode = failed ? 1 : 0;
@@ -296,5 +301,7 @@ async function runUi(browser, host, ws, shot) {
   }
   for (const s of summary) console.log(s);
   console.log(exitCode === 0 ? `vscode tests passed (${elapsed()})` : `vscode tests FAILED (${elapsed()})`);
+  // The closing line CI reads: the mocha suite in the extension host plus the UI step.
+  console.log(`${totals.passed} passed, ${totals.failed} failed`);
   process.exit(exitCode);
 })();
