@@ -3,6 +3,7 @@
 // other files) while a 100 MB trace is checked, and a cancelled request really stops the work
 // (worker.terminate()). Only what the editor needs comes back: findings, counts and the register table.
 import { readFileSync, statSync } from 'node:fs';
+import { decodeText } from '../src/text.ts';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Finding } from '../src/findings.ts';
 import { checkDocument } from './core.ts';
@@ -37,7 +38,7 @@ const MAX_FINDINGS = 200000;
 export function runDiskCheck(job: DiskCheckJob, progress: (percentage: number, message: string) => void = () => {}): DiskCheckResult {
   const bytes = statSync(job.path).size;
   progress(5, `reading ${(bytes / 1048576).toFixed(1)} MB`);
-  const text = readFileSync(job.path, 'utf8');
+  const text = decodeText(readFileSync(job.path));
   progress(25, 'parsing and replaying');
   const report = checkDocument(
     { path: job.path, text },

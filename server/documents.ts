@@ -116,9 +116,8 @@ export class ChunkedDocument {
       return parts.join('');
     }
     if (this.cachedText === undefined) {
-      let parts: string[] = [];
-      for (const c of this.chunks) parts = parts.concat(c);
-      this.cachedText = parts.join('');
+      // One join per chunk, then one over the chunks: concatenating arrays in a loop was quadratic.
+      this.cachedText = this.chunks.map((c) => c.join('')).join('');
     }
     return this.cachedText;
   }

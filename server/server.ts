@@ -3,6 +3,7 @@
 // stdio from the extension), lsp-entry.ts (`idreg lsp --stdio`) and the in-process tests all call
 // startServer with their own connection.
 import { readFileSync } from 'node:fs';
+import { decodeText as decodeFileText } from '../src/text.ts';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import {
   CodeActionKind,
@@ -199,7 +200,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const open = docs.get(pathToUri(path));
       if (open) return open.getText();
       try {
-        return readFileSync(path, 'utf8');
+        return decodeFileText(readFileSync(path));
       } catch (err) {
         return err instanceof Error ? err : new Error(String(err));
       }

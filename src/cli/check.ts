@@ -5,6 +5,7 @@
 // FILE is checked file by file, not recursively; files in it whose format is not recognised are
 // skipped with a note on stderr (a file named explicitly is always checked and reported).
 import { resolveKernel } from '../model/kvm.ts';
+import { decodeText } from '../text.ts';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkDocument, detectDocumentFormat, type CheckOptions, type FileReport } from '../check.ts';
@@ -30,10 +31,7 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
 
-function decode(buf: Buffer): string {
-  const text = buf.toString('utf8');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
+const decode = decodeText;
 
 function single(values: Map<string, string[]>, name: string): string | undefined {
   const list = values.get(name);
