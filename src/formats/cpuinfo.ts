@@ -19,13 +19,19 @@ interface MidrParts {
   processor?: number;
 }
 
-/** Limits of the MIDR_EL1 fields (Implementer[31:24], Variant[23:20], PartNum[15:4], Revision[3:0]). */
-const FIELDS: Record<string, { key: keyof MidrParts; max: number }> = {
-  'cpu implementer': { key: 'implementer', max: 0xff },
-  'cpu variant': { key: 'variant', max: 0xf },
-  'cpu part': { key: 'part', max: 0xfff },
-  'cpu revision': { key: 'revision', max: 0xf },
-};
+/**
+ * Limits of the MIDR_EL1 fields (Implementer[31:24], Variant[23:20], PartNum[15:4], Revision[3:0]). A Map:
+ * the keys come from the input, and a plain object would answer `__proto__` or `constructor` too.
+ */
+const FIELDS: ReadonlyMap<string, { key: 'implementer' | 'variant' | 'part' | 'revision'; max: number }> = new Map([
+  ['cpu implementer', { key: 'implementer', max: 0xff }],
+  ['cpu variant', { key: 'variant', max: 0xf }],
+  ['cpu part', { key: 'part', max: 0xfff }],
+  ['cpu revision', { key: 'revision', max: 0xf }],
+] as const);
+
+/** Linux numbers CPUs with an int (NR_CPUS is far below this); a larger `processor` is not a CPU number. */
+const MAX_CPU = 0x7fffffff;
 
 export function midrOf(p: { implementer: number; variant?: number; part: number; revision?: number }): bigint {
   // Architecture [19:16] is 0xF ("defined by the ID registers") on every arm64 CPU.
@@ -80,17 +86,23 @@ export function parseCpuinfo(text: string, _path?: string): FormatParseResult {
     if (key === 'processor' && /^\d+$/.test(value)) {
       // Old kernels print all `processor : N` lines first and one block of CPU fields after them.
       if (cur.implementer !== undefined || cur.part !== undefined) close();
-      if (cur.processor === undefined) cur.processor = Number(value);
+      const digits = value.replace(/^0+(?=\d)/, '');
+      const n = digits.length <= 10 ? Number(digits) : Infinity;
+      if (n > MAX_CPU) {
+        findings.push(makeFinding('IDR004', `processor must be a CPU number from 0 to ${MAX_CPU}, not '${value}'`, vr));
+        continue;
+      }
+      if (cur.processor === undefined) cur.processor = n;
       continue;
     }
-    const field = FIELDS[key];
+    const field = FIELDS.get(key);
     if (field) {
       const n = /^(0x[0-9a-fA-F]+|\d+)$/.test(value) ? Number(value) : NaN;
       if (!Number.isInteger(n) || n > field.max) {
         findings.push(makeFinding('IDR004', `${raw.slice(0, colon).trim()} must be a number from 0 to 0x${field.max.toString(16)} (a MIDR_EL1 field), not '${value}'`, vr));
         continue;
       }
-      (cur[field.key] as number | undefined) = n;
+      cur[field.key] = n;
       cur.first ??= vr;
       cur.last = vr;
     }

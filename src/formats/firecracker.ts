@@ -28,6 +28,8 @@ export interface Bitmap {
  */
 export function parseBitmap(text: string, maxBits = FIRECRACKER_VALUE_BITS): Bitmap | string {
   const body = text.startsWith('0b') || text.startsWith('0B') ? text.slice(2) : text;
+  // Only the first maxBits digits are accumulated (BigInts of at most maxBits bits); a longer bitmap is
+  // then only scanned to report its digit count, so the work is linear in the text however long it is.
   let value = 0n;
   let mask = 0n;
   let digits = 0;
@@ -47,9 +49,9 @@ export function parseBitmap(text: string, maxBits = FIRECRACKER_VALUE_BITS): Bit
     const c = body.charCodeAt(i);
     if (c === 95) continue;
     if (c !== 48 && c !== 49 && c !== 120 && c !== 88) {
-      return `'${body[i]}' is not a bitmap digit: expected 0, 1, x (keep) or _ (separator)`;
+      return `'${String.fromCodePoint(body.codePointAt(i)!)}' is not a bitmap digit: expected 0, 1, x (keep) or _ (separator)`;
     }
-    digits++;
+    if (++digits > maxBits) continue;
     chunkValue = (chunkValue << 1) | (c === 49 ? 1 : 0);
     chunkMask = (chunkMask << 1) | (c === 48 || c === 49 ? 1 : 0);
     if (++chunkDigits === 31) flush();
@@ -61,10 +63,13 @@ export function parseBitmap(text: string, maxBits = FIRECRACKER_VALUE_BITS): Bit
 }
 
 /** Linux errno names by number, for Firecracker's `(os error N)`. */
-const ERRNO_NAMES: Record<number, string> = { 1: '-EPERM', 2: '-ENOENT', 7: '-E2BIG', 8: '-ENOEXEC', 14: '-EFAULT', 16: '-EBUSY', 22: '-EINVAL' };
+const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([[1, '-EPERM'], [2, '-ENOENT'], [7, '-E2BIG'], [8, '-ENOEXEC'], [14, '-EFAULT'], [16, '-EBUSY'], [22, '-EINVAL']]);
+
+/** Linux error numbers are 1..MAX_ERRNO (include/linux/err.h). */
+export const MAX_ERRNO = 4095;
 
 export function errnoName(n: number): string {
-  return ERRNO_NAMES[n] ?? `-${n}`;
+  return ERRNO_NAMES.get(n) ?? `-${n}`;
 }
 
 function hex(v: bigint, digits = 16): string {
@@ -92,7 +97,11 @@ function range(ctx: Ctx, start: number, end: number): Range {
 
 function flag(ctx: Ctx, finding: Finding): void {
   ctx.findings.push(finding);
-  if (finding.code === 'IDR001') for (let l = finding.range.start.line; l <= finding.range.end.line; l++) ctx.badLines.add(l);
+  if (finding.code !== 'IDR001') return;
+  const { start, end } = finding.range;
+  // A range that ends at the start of a line (after a line end) does not touch that line.
+  const last = end.line > start.line && end.character === 0 ? end.line - 1 : end.line;
+  for (let l = start.line; l <= last; l++) ctx.badLines.add(l);
 }
 
 function contentRange(ctx: Ctx, v: JsonValue): Range {
@@ -219,9 +228,11 @@ function readVcpuFeatures(ctx: Ctx, v: JsonValue | undefined): FeatureEdits | un
       flag(ctx, makeFinding('IDR004', `vcpu_features bitmap: ${parsed}`, contentRange(ctx, bm)));
       continue;
     }
-    const word = Number(index.raw);
+    // The digits are checked as text: Number() of a 400-digit index is Infinity.
+    const digits = index.raw.replace(/^0+(?=\d)/, '');
+    const word = digits.length <= 2 ? Number(digits) : Infinity;
     if (word > 6) {
-      flag(ctx, makeFinding('IDR001', `kvm_vcpu_init has 7 feature words (index 0..6), not ${word}`, contentRange(ctx, index)));
+      flag(ctx, makeFinding('IDR004', `kvm_vcpu_init has 7 feature words (index 0..6), not '${index.raw}'`, contentRange(ctx, index)));
       continue;
     }
     for (let bit = 0; bit < 32; bit++) {
@@ -336,27 +347,132 @@ export function applyTemplate(template: RegisterDump, host: RegisterDump): { dum
 
 /** Tokens may be split over lines and quoted (`> `) when a log is pasted into a mail or an issue. */
 const GAP = String.raw`(?:[\s>]|\\n)*`;
-const FAILED_SET_RE = new RegExp(
-  String.raw`Failed to set register${GAP}(0x[0-9a-fA-F]+|\d+)${GAP}to${GAP}value${GAP}(0x[0-9a-fA-F]+|\d+)${GAP}:?${GAP}([^()\n]*?)${GAP}\(os${GAP}error${GAP}(\d+)\)`,
-  'g',
-);
+const FAILED_SET = 'Failed to set register';
+/**
+ * The record up to the value, matched at each `Failed to set register` (sticky). Every GAP is followed by
+ * a character it cannot match, so a failing attempt gives up in time linear in what it read.
+ */
+const FAILED_SET_HEAD = new RegExp(String.raw`Failed to set register${GAP}(0x[0-9a-fA-F]+|\d+)${GAP}to${GAP}value${GAP}(0x[0-9a-fA-F]+|\d+)`, 'y');
 const LOG_CONTEXT_RE = /firecracker|microvm|vcpu|template|error|warn|info|debug|^\s*$|^\s*\[/i;
+
+/** The characters of the regex class \s. */
+function isSpace(c: number): boolean {
+  return (
+    c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/** Skips a GAP: blanks, line ends, mail quoting `>` and literal `\n` escapes. */
+function skipGap(text: string, p: number): number {
+  for (;;) {
+    const c = text.charCodeAt(p);
+    if (isSpace(c) || c === 62) p++;
+    else if (c === 92 && text.charCodeAt(p + 1) === 110) p += 2;
+    else return p;
+  }
+}
+
+/** The reason without the GAP that ends it (`Invalid argument \n` -> `Invalid argument`). */
+function trimGapEnd(text: string, start: number, end: number): number {
+  for (;;) {
+    if (end <= start) return start;
+    const c = text.charCodeAt(end - 1);
+    if (isSpace(c) || c === 62) end--;
+    else if (c === 110 && end - 2 >= start && text.charCodeAt(end - 2) === 92) end -= 2;
+    else return end;
+  }
+}
+
+interface FailedSet {
+  start: number;
+  end: number;
+  idText: string;
+  idStart: number;
+  valueText: string;
+  valueStart: number;
+  reason: string;
+  errnoText: string;
+  errnoStart: number;
+}
+
+/**
+ * Finds Firecracker's `Failed to set register <id> to value <value>: <reason> (os error <n>)` records,
+ * tolerant of line breaks and quoting between the tokens (the reason itself is on one line). Written as
+ * a scanner rather than one regex: the reason's end and what follows it are looked up once per place
+ * where the reason stops, so many records cut short on one line cost linear time, not quadratic.
+ */
+function findFailedSets(text: string): FailedSet[] {
+  const out: FailedSet[] = [];
+  // Memo: a reason scanned from [scanFrom, stop) stops at `stop` from any start inside that span.
+  let scanFrom = -1;
+  let stop = -1;
+  let tailAt = -1;
+  let tail: { end: number; errnoText: string; errnoStart: number } | undefined;
+  for (let i = text.indexOf(FAILED_SET); i >= 0; ) {
+    FAILED_SET_HEAD.lastIndex = i;
+    const h = FAILED_SET_HEAD.exec(text);
+    if (!h) {
+      i = text.indexOf(FAILED_SET, i + 1);
+      continue;
+    }
+    const idText = h[1]!;
+    const valueText = h[2]!;
+    const valueEnd = i + h[0].length;
+    const idStart = text.indexOf(idText, i + FAILED_SET.length);
+    let q = skipGap(text, valueEnd);
+    if (text.charCodeAt(q) === 58 /* : */) q = skipGap(text, q + 1);
+    if (!(q >= scanFrom && q <= stop)) {
+      scanFrom = q;
+      stop = q;
+      for (;;) {
+        const c = text.charCodeAt(stop);
+        if (stop >= text.length || c === 40 || c === 41 || c === 10) break;
+        stop++;
+      }
+    }
+    if (tailAt !== stop) {
+      tailAt = stop;
+      tail = undefined;
+      // `(os error N)`, the GAP before it possibly crossing the line end that stopped the reason.
+      let r = skipGap(text, stop);
+      if (text.startsWith('(os', r)) {
+        r = skipGap(text, r + 3);
+        if (text.startsWith('error', r)) {
+          r = skipGap(text, r + 5);
+          let d = r;
+          while (d < text.length && text.charCodeAt(d) >= 48 && text.charCodeAt(d) <= 57) d++;
+          if (d > r && text.charCodeAt(d) === 41) tail = { end: d + 1, errnoText: text.slice(r, d), errnoStart: r };
+        }
+      }
+    }
+    if (!tail) {
+      i = text.indexOf(FAILED_SET, i + 1);
+      continue;
+    }
+    const reason = text.slice(q, trimGapEnd(text, q, stop));
+    out.push({ start: i, end: tail.end, idText, idStart, valueText, valueStart: valueEnd - valueText.length, reason, errnoText: tail.errnoText, errnoStart: tail.errnoStart });
+    i = text.indexOf(FAILED_SET, tail.end);
+  }
+  return out;
+}
 
 /** Parses a Firecracker log: each refused register write becomes a finding naming the register and KVM's answer. */
 export function parseFirecrackerLog(text: string, _path?: string): FormatParseResult {
   const ctx: Ctx = { text, lines: new LineIndex(text), findings: [], badLines: new Set() };
   const proposed: ProposedWrite[] = [];
   const coveredLines = new Set<number>();
-  for (const m of text.matchAll(FAILED_SET_RE)) {
-    const start = m.index;
-    const end = start + m[0].length;
-    const idText = m[1]!;
-    const valueText = m[2]!;
-    const errno = errnoName(Number(m[4]));
-    const idStart = text.indexOf(idText, start);
-    const valueStart = text.indexOf(valueText, idStart + idText.length);
+  for (const m of findFailedSets(text)) {
+    const { start, end, idText, valueText, idStart, valueStart } = m;
     const whole = range(ctx, start, end);
     for (let l = whole.start.line; l <= whole.end.line; l++) coveredLines.add(l);
+    // Linux error numbers are 1..4095: anything else (a 400-digit number) is reported, not turned into -Infinity.
+    const errnoDigits = m.errnoText.replace(/^0+(?=\d)/, '');
+    const errnoNumber = errnoDigits.length <= 4 ? Number(errnoDigits) : Infinity;
+    const errno = errnoNumber >= 1 && errnoNumber <= MAX_ERRNO ? errnoName(errnoNumber) : undefined;
+    if (errno === undefined) {
+      flag(ctx, makeFinding('IDR004', `'${m.errnoText}' is not a Linux error number (1..${MAX_ERRNO})`, range(ctx, m.errnoStart, m.errnoStart + m.errnoText.length)));
+    }
     const id = parseNumber(idText);
     const value = parseNumber(valueText);
     const idRange = range(ctx, idStart, idStart + idText.length);
@@ -366,18 +482,20 @@ export function parseFirecrackerLog(text: string, _path?: string): FormatParseRe
       continue;
     }
     const info = decodeOneRegId(id);
-    const reason = m[3]!.trim().replace(/\s+/g, ' ') || errno;
+    const answer = errno ?? 'an unknown error number';
+    const reason = m.reason.trim().replace(/\s+/g, ' ') || answer;
     const name = info.name;
     flag(
       ctx,
       makeFinding(
         'IDR030',
-        `KVM refused Firecracker's write of ${hex(value)} to ${name} (one-reg ${hex(id)}): ${reason} (${errno})${info.valid ? '' : `; the id itself is invalid: ${info.problem}`}`,
+        `KVM refused Firecracker's write of ${hex(value)} to ${name} (one-reg ${hex(id)}): ${reason} (${answer})${info.valid ? '' : `; the id itself is invalid: ${info.problem}`}`,
         whole,
-        { errno, register: name },
+        { ...(errno ? { errno } : {}), register: name },
       ),
     );
-    proposed.push({ reg: oneRegRef(idText, idRange, info), oneRegId: id, value, valueRange, range: whole, recorded: errno, what: 'Firecracker write' });
+    // The write was refused either way; 'failed' when the log's error number is not one.
+    proposed.push({ reg: oneRegRef(idText, idRange, info), oneRegId: id, value, valueRange, range: whole, recorded: errno ?? 'failed', what: 'Firecracker write' });
   }
   const lineCount = ctx.lines.lineCount;
   let understood = 0;

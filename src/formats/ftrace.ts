@@ -1025,14 +1025,36 @@ export function parseFtrace(text: string, _path?: string, options: FtraceOptions
   };
 }
 
-const KVM_EVENT_RE = /\d+\.\d+: (?:kvm:)?(?:kvm_exit|kvm_entry|kvm_handle_sys_reg|kvm_sys_access|kvm_[a-z0-9_]+):/;
+// `<secs>.<usecs>: [kvm:]kvm_<event>:`. The lookbehind starts the number only at the first digit of a run:
+// unanchored, `\d+` would restart at every digit of a long run of digits and make the test quadratic.
+const KVM_EVENT_RE = /(?<!\d)\d+\.\d+: (?:kvm:)?kvm_[a-z0-9_]+:/;
+/**
+ * The record part of a trace line after the first character of `TASK`: `…-PID [(TGID)] [CPU] [flags]
+ * TIMESTAMP: event:`, the flags separated from the timestamp by blanks or not. Each quantifier is followed
+ * by a character it cannot match, and the timestamp starts only at the first digit of a run (lookbehind),
+ * so the test is linear in the line (the former `^[ \t]*\S.*-\d+…\S*[ \t]*\d+…` form was quadratic).
+ */
+const RECORD_TAIL_RE = /-\d+[ \t]+(?:\([ \t]*\d+\)[ \t]+)?\[\d{3}\][ \t]+(?:\S+[ \t]+|\S*?(?<!\d))\d+\.\d+: \w+:/;
+
+/** Whether a line looks like an ftrace record `TASK-PID [CPU] flags TIMESTAMP: event:` (TASK may hold blanks). */
+function looksLikeRecord(line: string): boolean {
+  let i = 0;
+  while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+  // TASK has at least one character before the `-PID`.
+  return i < line.length && RECORD_TAIL_RE.test(line.slice(i + 1));
+}
 
 /** Confidence that the text is a KVM trace: a kvm_* tracepoint record or an ftrace header near the top. */
 export function sniffFtrace(text: string, path?: string): number {
   const head = text.length > 65536 ? text.slice(0, 65536) : text;
   if (KVM_EVENT_RE.test(head)) return 0.95;
   if (/^# tracer: /m.test(head)) return 0.8;
-  if (/^[ \t]*\S.*-\d+[ \t]+(\([ \t]*\d+\)[ \t]+)?\[\d{3}\][ \t]+\S*[ \t]*\d+\.\d+: \w+:/m.test(head)) return 0.6;
+  for (let pos = 0; pos < head.length; ) {
+    let nl = head.indexOf('\n', pos);
+    if (nl < 0) nl = head.length;
+    if (looksLikeRecord(head.slice(pos, nl))) return 0.6;
+    pos = nl + 1;
+  }
   if (path !== undefined && /(^|[\\/])(trace|trace_pipe)$|\.(ftrace|trace)$/i.test(path)) return 0.4;
   return 0;
 }

@@ -19,43 +19,54 @@ import { LineIndex } from './json-scan.ts';
 import type { FormatParseResult } from './detect.ts';
 
 const KVM_REG_ARM64 = 0x6000000000000000n;
-const SIZE: Record<string, bigint> = {
-  KVM_REG_SIZE_U8: 0n, KVM_REG_SIZE_U16: 1n, KVM_REG_SIZE_U32: 2n, KVM_REG_SIZE_U64: 3n, KVM_REG_SIZE_U128: 4n,
-  KVM_REG_SIZE_U256: 5n, KVM_REG_SIZE_U512: 6n, KVM_REG_SIZE_U1024: 7n, KVM_REG_SIZE_U2048: 8n,
-};
-const GROUP: Record<string, bigint> = {
-  KVM_REG_ARM_CORE: 0x10n << 16n,
-  KVM_REG_ARM_DEMUX: 0x11n << 16n,
-  KVM_REG_ARM64_SYSREG: 0x13n << 16n,
-  KVM_REG_ARM_FW: 0x14n << 16n,
-  KVM_REG_ARM64_SVE: 0x15n << 16n,
-  KVM_REG_ARM_FW_FEAT_BMAP: 0x16n << 16n,
-  KVM_REG_ARM_DEMUX_ID_CCSIDR: 0n,
-};
+// The tables are looked up with words of the input: Maps, so `toString` or `__proto__` is just unknown
+// (a plain object would answer with Object.prototype's members).
+const SIZE: ReadonlyMap<string, bigint> = new Map([
+  ['KVM_REG_SIZE_U8', 0n], ['KVM_REG_SIZE_U16', 1n], ['KVM_REG_SIZE_U32', 2n], ['KVM_REG_SIZE_U64', 3n], ['KVM_REG_SIZE_U128', 4n],
+  ['KVM_REG_SIZE_U256', 5n], ['KVM_REG_SIZE_U512', 6n], ['KVM_REG_SIZE_U1024', 7n], ['KVM_REG_SIZE_U2048', 8n],
+]);
+const GROUP_SYSREG = 0x13n << 16n;
+const GROUP_FW = 0x14n << 16n;
+const GROUP_SVE = 0x15n << 16n;
+const GROUP_FW_FEAT_BMAP = 0x16n << 16n;
+const GROUP: ReadonlyMap<string, bigint> = new Map([
+  ['KVM_REG_ARM_CORE', 0x10n << 16n],
+  ['KVM_REG_ARM_DEMUX', 0x11n << 16n],
+  ['KVM_REG_ARM64_SYSREG', GROUP_SYSREG],
+  ['KVM_REG_ARM_FW', GROUP_FW],
+  ['KVM_REG_ARM64_SVE', GROUP_SVE],
+  ['KVM_REG_ARM_FW_FEAT_BMAP', GROUP_FW_FEAT_BMAP],
+  ['KVM_REG_ARM_DEMUX_ID_CCSIDR', 0n],
+]);
 
 function sysreg(op0: number, op1: number, crn: number, crm: number, op2: number): bigint {
-  return KVM_REG_ARM64 | (3n << 52n) | GROUP.KVM_REG_ARM64_SYSREG! | BigInt(encodingKey({ op0, op1, crn, crm, op2 }));
+  return KVM_REG_ARM64 | (3n << 52n) | GROUP_SYSREG | BigInt(encodingKey({ op0, op1, crn, crm, op2 }));
 }
 
 /** uapi constants for the timers (CVAL and CNT are swapped on purpose: an ABI accident, kvm-model.md §1.4). */
-const NAMED: Record<string, bigint> = {
-  KVM_REG_ARM_TIMER_CTL: sysreg(3, 3, 14, 3, 1),
-  KVM_REG_ARM_TIMER_CNT: sysreg(3, 3, 14, 3, 2),
-  KVM_REG_ARM_TIMER_CVAL: sysreg(3, 3, 14, 0, 2),
-  KVM_REG_ARM_PTIMER_CTL: sysreg(3, 3, 14, 2, 1),
-  KVM_REG_ARM_PTIMER_CNT: sysreg(3, 3, 14, 0, 1),
-  KVM_REG_ARM_PTIMER_CVAL: sysreg(3, 3, 14, 2, 2),
-  KVM_REG_ARM64_SVE_VLS: KVM_REG_ARM64 | (6n << 52n) | GROUP.KVM_REG_ARM64_SVE! | 0xffffn,
-  KVM_REG_ARM64: KVM_REG_ARM64,
-};
+const NAMED: ReadonlyMap<string, bigint> = new Map([
+  ['KVM_REG_ARM_TIMER_CTL', sysreg(3, 3, 14, 3, 1)],
+  ['KVM_REG_ARM_TIMER_CNT', sysreg(3, 3, 14, 3, 2)],
+  ['KVM_REG_ARM_TIMER_CVAL', sysreg(3, 3, 14, 0, 2)],
+  ['KVM_REG_ARM_PTIMER_CTL', sysreg(3, 3, 14, 2, 1)],
+  ['KVM_REG_ARM_PTIMER_CNT', sysreg(3, 3, 14, 0, 1)],
+  ['KVM_REG_ARM_PTIMER_CVAL', sysreg(3, 3, 14, 2, 2)],
+  ['KVM_REG_ARM64_SVE_VLS', KVM_REG_ARM64 | (6n << 52n) | GROUP_SVE | 0xffffn],
+  ['KVM_REG_ARM64', KVM_REG_ARM64],
+]);
+
+/** struct kvm_regs members at fixed offsets (32-bit words). */
+const CORE_FIXED: ReadonlyMap<string, number> = new Map([
+  ['regs.sp', 62], ['regs.pc', 64], ['regs.pstate', 66], ['sp_el1', 68], ['elr_el1', 70], ['fp_regs.fpsr', 0xd4], ['fp_regs.fpcr', 0xd5],
+]);
 
 /** struct kvm_regs offsets in 32-bit words (arch/arm64/include/uapi/asm/kvm.h). */
 function coreOffset(path: string): number | undefined {
   const p = path.replace(/\s+/g, '');
   let m = /^regs\.regs\[(\d+)\]$/.exec(p);
   if (m) return Number(m[1]) <= 30 ? Number(m[1]) * 2 : undefined;
-  const fixed: Record<string, number> = { 'regs.sp': 62, 'regs.pc': 64, 'regs.pstate': 66, sp_el1: 68, elr_el1: 70, 'fp_regs.fpsr': 0xd4, 'fp_regs.fpcr': 0xd5 };
-  if (fixed[p] !== undefined) return fixed[p];
+  const fixed = CORE_FIXED.get(p);
+  if (fixed !== undefined) return fixed;
   m = /^spsr\[(\d+)\]$/.exec(p);
   if (m) return Number(m[1]) < 5 ? 72 + Number(m[1]) * 2 : undefined;
   m = /^fp_regs\.vregs\[(\d+)\]$/.exec(p);
@@ -76,20 +87,46 @@ function args(text: string, name: string): string[] | undefined {
   return rest.slice(1, -1).split(',').map((a) => a.trim());
 }
 
+/**
+ * The arguments of `NAME(a, b, …)` as numbers, each checked against its limit: an argument is kept
+ * exactly or refused, never masked (KVM_REG_ARM_FW_REG(65536) is not FW_REG(0)). A message when the
+ * arguments are not numbers in range.
+ */
+function numericArgs(name: string, a: string[], limits: readonly { what: string; max: bigint }[]): bigint[] | string {
+  const usage = `${name} takes ${limits.map((l) => `${l.what} (0..${l.max})`).join(', ')}`;
+  if (a.length !== limits.length) return `${usage}; got (${a.join(', ')})`;
+  const out: bigint[] = [];
+  for (let k = 0; k < a.length; k++) {
+    const v = num(a[k]!);
+    if (v === undefined || v > limits[k]!.max) return `${usage}; got (${a.join(', ')})`;
+    out.push(v);
+  }
+  return out;
+}
+
+const SYS_REG_ARGS = [
+  { what: 'op0', max: 3n }, { what: 'op1', max: 7n }, { what: 'CRn', max: 15n }, { what: 'CRm', max: 15n }, { what: 'op2', max: 7n },
+] as const;
+const FW_ARGS = [{ what: 'the register number', max: 0xffffn }] as const;
+const ZREG_ARGS = [{ what: 'n', max: 31n }, { what: 'i', max: 31n }] as const;
+const PREG_ARGS = [{ what: 'n', max: 15n }, { what: 'i', max: 31n }] as const;
+const FFR_ARGS = [{ what: 'i', max: 31n }] as const;
+
 /** One term of a register expression; a message when it is not understood. */
 function term(t: string): bigint | string {
   const v = num(t);
   if (v !== undefined) return v;
-  if (SIZE[t] !== undefined) return SIZE[t]! << 52n;
-  if (GROUP[t] !== undefined) return GROUP[t]!;
-  if (NAMED[t] !== undefined) return NAMED[t]!;
+  const size = SIZE.get(t);
+  if (size !== undefined) return size << 52n;
+  const group = GROUP.get(t);
+  if (group !== undefined) return group;
+  const named = NAMED.get(t);
+  if (named !== undefined) return named;
   let a = args(t, 'ARM64_SYS_REG');
   if (a) {
-    const n = a.map(Number);
-    if (n.length !== 5 || n.some((x) => !Number.isInteger(x) || x < 0) || n[0]! > 3 || n[1]! > 7 || n[2]! > 15 || n[3]! > 15 || n[4]! > 7) {
-      return `ARM64_SYS_REG takes op0 (0..3), op1 (0..7), CRn (0..15), CRm (0..15), op2 (0..7); got (${a.join(', ')})`;
-    }
-    return sysreg(n[0]!, n[1]!, n[2]!, n[3]!, n[4]!);
+    const n = numericArgs('ARM64_SYS_REG', a, SYS_REG_ARGS);
+    if (typeof n === 'string') return n;
+    return sysreg(Number(n[0]), Number(n[1]), Number(n[2]), Number(n[3]), Number(n[4]));
   }
   a = args(t, 'KVM_ARM64_SYS_REG');
   if (a && a.length === 1) {
@@ -104,16 +141,31 @@ function term(t: string): bigint | string {
     return off === undefined ? `${a[0]} is not a member of struct kvm_regs` : BigInt(off);
   }
   a = args(t, 'KVM_REG_ARM_FW_REG');
-  if (a && a.length === 1 && num(a[0]!) !== undefined) return KVM_REG_ARM64 | (3n << 52n) | GROUP.KVM_REG_ARM_FW! | (num(a[0]!)! & 0xffffn);
+  if (a) {
+    const n = numericArgs('KVM_REG_ARM_FW_REG', a, FW_ARGS);
+    return typeof n === 'string' ? n : KVM_REG_ARM64 | (3n << 52n) | GROUP_FW | n[0]!;
+  }
   a = args(t, 'KVM_REG_ARM_FW_FEAT_BMAP_REG');
-  if (a && a.length === 1 && num(a[0]!) !== undefined) return KVM_REG_ARM64 | (3n << 52n) | GROUP.KVM_REG_ARM_FW_FEAT_BMAP! | (num(a[0]!)! & 0xffffn);
-  const sve = KVM_REG_ARM64 | GROUP.KVM_REG_ARM64_SVE!;
+  if (a) {
+    const n = numericArgs('KVM_REG_ARM_FW_FEAT_BMAP_REG', a, FW_ARGS);
+    return typeof n === 'string' ? n : KVM_REG_ARM64 | (3n << 52n) | GROUP_FW_FEAT_BMAP | n[0]!;
+  }
+  const sve = KVM_REG_ARM64 | GROUP_SVE;
   a = args(t, 'KVM_REG_ARM64_SVE_ZREG');
-  if (a && a.length === 2 && a.every((x) => num(x) !== undefined)) return sve | (8n << 52n) | ((num(a[0]!)! & 31n) << 5n) | (num(a[1]!)! & 31n);
+  if (a) {
+    const n = numericArgs('KVM_REG_ARM64_SVE_ZREG', a, ZREG_ARGS);
+    return typeof n === 'string' ? n : sve | (8n << 52n) | (n[0]! << 5n) | n[1]!;
+  }
   a = args(t, 'KVM_REG_ARM64_SVE_PREG');
-  if (a && a.length === 2 && a.every((x) => num(x) !== undefined)) return sve | (5n << 52n) | 0x400n | ((num(a[0]!)! & 15n) << 5n) | (num(a[1]!)! & 31n);
+  if (a) {
+    const n = numericArgs('KVM_REG_ARM64_SVE_PREG', a, PREG_ARGS);
+    return typeof n === 'string' ? n : sve | (5n << 52n) | 0x400n | (n[0]! << 5n) | n[1]!;
+  }
   a = args(t, 'KVM_REG_ARM64_SVE_FFR');
-  if (a && a.length === 1 && num(a[0]!) !== undefined) return sve | (5n << 52n) | 0x600n | (num(a[0]!)! & 31n);
+  if (a) {
+    const n = numericArgs('KVM_REG_ARM64_SVE_FFR', a, FFR_ARGS);
+    return typeof n === 'string' ? n : sve | (5n << 52n) | 0x600n | n[0]!;
+  }
   return `'${t}' is not a register expression of get-reg-list`;
 }
 

@@ -115,10 +115,12 @@ export function parseIddump(text: string, _path?: string): ParseResult {
 function readMetadata(comment: string, dump: RegisterDump, events: TraceEvent[], findings: Finding[], lineRange: Range, offset: number, line: number): void {
   const hash = comment.indexOf('#');
   if (hash >= 0) comment = comment.slice(0, hash); // `# features: sve  # note`: the second # starts a comment
-  const m = /^\s*(kernel|features|host)\s*:\s*(.*?)\s*$/i.exec(comment);
+  // The rest of the comment, then trimEnd: a lazy `(.*?)\s*$` (or `.*$` failing at a stray '\r') rescans
+  // a long run of blanks from every character before it.
+  const m = /^\s*(kernel|features|host)\s*:\s*([^]*)/i.exec(comment);
   if (!m) return;
   const key = m[1]!.toLowerCase();
-  const value = m[2]!;
+  const value = m[2]!.trimEnd();
   const valueStart = offset + comment.indexOf(value, m[0].indexOf(':'));
   if (key === 'kernel') {
     if (value.length > 0) dump.kernel = value.replace(/^v/i, '');

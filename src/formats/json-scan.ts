@@ -73,8 +73,9 @@ export class LineIndex {
   }
 
   get lineCount(): number {
+    // An empty text has no lines (as the native parsers count); a final newline does not start another.
+    if (this.text.length === 0) return 0;
     const n = this.starts.length;
-    // A final newline does not start another line a reader would count.
     return n > 1 && this.starts[n - 1] === this.text.length ? n - 1 : n;
   }
 
@@ -94,8 +95,22 @@ export class LineIndex {
     return { line, character: offset - this.starts[line]! };
   }
 
+  /**
+   * The range of [start, end) for a finding: offsets are clamped into the text, and a position on the '\r'
+   * or '\n' of a line end is the end of that line, so a CRLF file gives the same ranges as its LF twin and
+   * no range reaches past the end of a line or of the file.
+   */
   range(start: number, end: number): Range {
-    return { start: this.positionAt(start), end: this.positionAt(Math.max(start, end)) };
+    const s = this.clampedPosition(start);
+    const e = this.clampedPosition(Math.max(start, end));
+    return { start: s, end: e.line < s.line || (e.line === s.line && e.character < s.character) ? s : e };
+  }
+
+  private clampedPosition(offset: number): Position {
+    const o = Math.min(Math.max(0, offset), this.text.length);
+    const line = this.lineOf(o);
+    const start = this.starts[line]!;
+    return { line, character: Math.min(o, this.lineEnd(line)) - start };
   }
 
   lineStart(line: number): number {
@@ -107,6 +122,28 @@ export class LineIndex {
     let end = next === undefined ? this.text.length : next - 1;
     if (end > this.lineStart(line) && this.text.charCodeAt(end - 1) === 13) end--;
     return end;
+  }
+}
+
+/** The character a one-letter JSON escape stands for (`\n` -> newline), or undefined. */
+function simpleEscape(e: string): string | undefined {
+  switch (e) {
+    case '"':
+    case '\\':
+    case '/':
+      return e;
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return undefined;
   }
 }
 
@@ -127,14 +164,23 @@ class Scanner {
     // One error per offset is enough: recovery may look at the same spot twice.
     const last = this.errors[this.errors.length - 1];
     if (last && last.start === start) return;
-    this.errors.push({ start, end: Math.max(end, start), message });
+    // An error at the end of the file marks the end itself, never a character past it.
+    const len = this.text.length;
+    const s = Math.min(start, len);
+    this.errors.push({ start: s, end: Math.min(Math.max(end, s), len), message });
   }
 
   skipSpace(): void {
     const t = this.text;
     for (;;) {
       const c = t.charCodeAt(this.pos);
-      if (c === 32 || c === 10 || c === 13 || c === 9 || c === 0xfeff) {
+      if (c === 32 || c === 10 || c === 13 || c === 9) {
+        this.pos++;
+        continue;
+      }
+      if (c === 0xfeff) {
+        // JSON.parse and Firecracker's serde_json refuse a byte-order mark; read on after saying so.
+        this.error(this.pos, this.pos + 1, 'a byte-order mark (U+FEFF) is not allowed in JSON');
         this.pos++;
         continue;
       }
@@ -197,9 +243,14 @@ class Scanner {
     const t = this.text;
     let p = this.pos;
     if (t.charCodeAt(p) === 39 /* ' */) {
-      const close = t.indexOf("'", p + 1);
-      const nl = t.indexOf('\n', p + 1);
-      p = close >= 0 && (nl < 0 || close < nl) ? close + 1 : nl < 0 ? t.length : nl;
+      // Up to the closing quote, else to the end of the line (its '\r' excluded, as in the LF twin).
+      p++;
+      while (p < t.length) {
+        const c = t.charCodeAt(p);
+        if (c === 10 || c === 13) break;
+        p++;
+        if (c === 39) break;
+      }
     } else {
       while (p < t.length && !',:}]{["\n\r \t'.includes(t[p]!)) p++;
       if (p === this.pos) p++;
@@ -214,6 +265,7 @@ class Scanner {
     let p = start + 1;
     let out = '';
     let chunk = p;
+    let controlReported = false;
     for (;;) {
       if (p >= t.length) {
         this.error(start, p, 'unterminated string: expected a closing \'"\' (the file ends inside a string)');
@@ -225,19 +277,35 @@ class Scanner {
         this.error(start, p, 'unterminated string: expected a closing \'"\' before the end of the line');
         break;
       }
+      if (c < 32) {
+        // JSON.parse and serde_json refuse raw control characters in strings ("\t" must be written escaped);
+        // the first one of a string is reported (a string of a million tabs is one error, not a million).
+        if (!controlReported) {
+          controlReported = true;
+          this.error(p, p + 1, `control character U+${c.toString(16).toUpperCase().padStart(4, '0')} in a string: JSON needs it escaped (\\u${c.toString(16).padStart(4, '0')})`);
+        }
+        p++;
+        continue;
+      }
       if (c === 92) {
         out += t.slice(chunk, p);
         const e = t[p + 1];
-        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-        if (e !== undefined && simple[e] !== undefined) {
-          out += simple[e];
+        const simple = e === undefined ? undefined : simpleEscape(e);
+        if (simple !== undefined) {
+          out += simple;
           p += 2;
         } else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(t.slice(p + 2, p + 6))) {
           out += String.fromCharCode(parseInt(t.slice(p + 2, p + 6), 16));
           p += 6;
+        } else if (e === undefined || e === '\n' || e === '\r') {
+          // A backslash at the end of the line (or file) escapes nothing: the string is unterminated
+          // there, as the next turn of the loop reports (consuming the line end would read on into the next line).
+          p += 1;
         } else {
-          this.error(p, p + 2, `invalid escape '\\${e ?? ''}' in a string`);
-          p += e === undefined ? 1 : 2;
+          // The escaped character whole, a surrogate pair included.
+          const escaped = String.fromCodePoint(t.codePointAt(p + 1)!);
+          this.error(p, p + 1 + escaped.length, `invalid escape '\\${escaped}' in a string`);
+          p += 1 + escaped.length;
         }
         chunk = p;
         continue;
@@ -314,10 +382,10 @@ class Scanner {
       this.skipSpace();
       const n = t.charCodeAt(this.pos);
       if (n === 44) {
-        this.pos++;
+        const comma = this.pos++;
         this.skipSpace();
         if (t.charCodeAt(this.pos) === 125) {
-          this.error(this.pos - 1, this.pos, "a trailing comma before '}' is not allowed in JSON");
+          this.error(comma, comma + 1, "a trailing comma before '}' is not allowed in JSON");
         }
         continue;
       }
@@ -388,9 +456,9 @@ class Scanner {
       this.skipSpace();
       const n = t.charCodeAt(this.pos);
       if (n === 44) {
-        this.pos++;
+        const comma = this.pos++;
         this.skipSpace();
-        if (t.charCodeAt(this.pos) === 93) this.error(this.pos - 1, this.pos, "a trailing comma before ']' is not allowed in JSON");
+        if (t.charCodeAt(this.pos) === 93) this.error(comma, comma + 1, "a trailing comma before ']' is not allowed in JSON");
         continue;
       }
       if (n === 93) {

@@ -19,10 +19,13 @@ function hex(v: bigint): string {
   return '0x' + v.toString(16).padStart(16, '0');
 }
 
+/** Longer than any register name: a longer prefix is not looked up (which kept the split linear in the name). */
+const MAX_REGISTER_NAME = 64;
+
 /** Splits `ID_AA64ISAR0_EL1_DP` into the register and its field (AARCHMRS spellings), or explains why not. */
 export function splitSysregProperty(name: string): { reg: RegisterDef; field: FieldDef } | string {
   const upper = name.toUpperCase();
-  for (let i = upper.lastIndexOf('_'); i > 0; i = upper.lastIndexOf('_', i - 1)) {
+  for (let i = upper.lastIndexOf('_', MAX_REGISTER_NAME); i > 0; i = upper.lastIndexOf('_', i - 1)) {
     const reg = registerByName(upper.slice(0, i));
     if (!reg) continue;
     const fieldName = upper.slice(i + 1);
@@ -66,7 +69,9 @@ function sysregProperty(prop: string, propRange: Range, valueText: string, value
   };
 }
 
-const SYSREG_PROP = /SYSREG_([A-Za-z0-9_]+)=([^,\s"']+)/g;
+// The lookbehind starts a property only at the start of a word: unanchored, `SYSREG_SYSREG_…` without
+// an `=` would rescan the rest of the word from every SYSREG_ in it (quadratic).
+const SYSREG_PROP = /(?<![A-Za-z0-9_])SYSREG_([A-Za-z0-9_]+)=([^,\s"']+)/g;
 const ID_LIST = /\b(kvm-hidden-regs|kvm-enforced-regs|x-mig-safe-missing-regs)=((?:0x[0-9a-fA-F]+)(?:,0x[0-9a-fA-F]+)*)/g;
 
 /** Decodes one-reg ids written in a log line; IDR002 for ids KVM would not accept. */
@@ -116,7 +121,7 @@ export function parseQemuLog(text: string, _path?: string): FormatParseResult {
     const pre = LOG_PREFIX.exec(raw)!;
     const prefixed = pre[1] !== undefined || pre[2] !== undefined;
     let known = prefixed;
-    let m = /(Unexpected|Missing) register in input stream: (\d+) (0x[0-9a-fA-F]+)(.*)$/.exec(raw);
+    let m = /(Unexpected|Missing) register in input stream: (\d+) (0x[0-9a-fA-F]+)(.*)/.exec(raw);
     if (m) {
       known = true;
       const idAt = raw.indexOf(m[3]!, m.index + m[1]!.length);
@@ -304,12 +309,30 @@ export function sniffQemuTrace(text: string, _path?: string): number {
   return TRACE_EVENTS.test(head) ? 0.9 : 0;
 }
 
+const QEMU_AARCH64 = 'qemu-system-aarch64';
+
+/**
+ * Whether a line runs qemu-system-aarch64 with a `-cpu` option (`qemu-system-aarch64\s.*-cpu\s`). Tested
+ * from the first mention on each line only: the regex, unanchored, rescanned the line from every mention.
+ */
+function hasCpuOption(head: string): boolean {
+  let lineEnd = -1;
+  for (let i = head.indexOf(QEMU_AARCH64); i >= 0; i = head.indexOf(QEMU_AARCH64, Math.max(i + 1, lineEnd))) {
+    if (i < lineEnd || !/\s/.test(head.charAt(i + QEMU_AARCH64.length))) continue;
+    const from = i + QEMU_AARCH64.length + 1;
+    const nl = head.indexOf('\n', from);
+    lineEnd = nl < 0 ? head.length : nl;
+    if (/-cpu\s/.test(head.slice(from, Math.min(head.length, lineEnd + 1)))) return true;
+  }
+  return false;
+}
+
 export function sniffQemuLog(text: string, path?: string): number {
   const head = text.length > 65536 ? text.slice(0, 65536) : text;
   if (/register in input stream:|to kvm failed|cpreg_vmstate_array_len/.test(head)) return 0.9;
   if (/^(\d{4}-\d\d-\d\dT[\d:.]+Z?\s+)?(qemu-system-\w+|qemu-kvm):\s/m.test(head)) return 0.85;
-  if (/SYSREG_[A-Za-z0-9_]+=|kvm-(hidden|enforced)-regs=/.test(head)) return 0.8;
-  if (/qemu-system-aarch64\s.*-cpu\s/.test(head)) return 0.6;
+  if (/(?<![A-Za-z0-9_])SYSREG_[A-Za-z0-9_]+=|kvm-(hidden|enforced)-regs=/.test(head)) return 0.8;
+  if (hasCpuOption(head)) return 0.6;
   if (path !== undefined && /qemu.*\.log$/i.test(path)) return 0.4;
   return 0;
 }

@@ -10,7 +10,7 @@ import type { FormatParseResult } from './detect.ts';
 const ASSIGN = /^(\s*(?:\(bootloader\)\s+)?)([A-Za-z][A-Za-z0-9_]*)(\s*=\s*)(\S+)\s*$/;
 /** Tool banners, table rows and fastboot's own chatter around the values. */
 const CONTEXT =
-  /^\s*(ArmCpuInfo\b|\(bootloader\)|OKAY\b|FAILED\b|finished\.|Finished\.|< waiting for|Sending|Writing|[-=+|]{3,}|.*\|.*\|)|^\s*[$#>]\s/;
+  /^(ArmCpuInfo\b|\(bootloader\)|OKAY\b|FAILED\b|finished\.|Finished\.|< waiting for|Sending|Writing|[-=+|]{3,}|[^|\n\r\u2028\u2029]*\|[^|\n\r\u2028\u2029]*\||[$#>]\s)/;
 
 /** Parses a NAME = value register list. Never throws. */
 export function parseRegisterList(text: string, _path?: string): FormatParseResult {
@@ -53,7 +53,9 @@ export function parseRegisterList(text: string, _path?: string): FormatParseResu
       entries.push({ reg: { text: name, range: nameRange, enc: res.enc, ...(res.name ? { name: res.name } : {}) }, value, valueRange });
       continue;
     }
-    if (CONTEXT.test(raw)) {
+    // Tested on the line without its indentation: a leading `\s*` in front of the `.*\|.*\|` alternative
+    // made a long blank-led line quadratic.
+    if (CONTEXT.test(raw.trimStart())) {
       understood++;
       continue;
     }

@@ -9,6 +9,15 @@ import type { FormatParseResult } from './detect.ts';
 
 const PATH_RE = /(?:^|\/)cpu(\d+)\/regs\/identification\/([a-z0-9_]+)\s*$/;
 
+/** Linux numbers CPUs with an int; a larger cpuN is not a CPU (and Number() of 400 digits is Infinity). */
+const MAX_CPU = 0x7fffffff;
+
+function cpuNumber(digits: string): number | undefined {
+  const d = digits.replace(/^0+(?=\d)/, '');
+  const n = d.length <= 10 ? Number(d) : Infinity;
+  return n <= MAX_CPU ? n : undefined;
+}
+
 interface Seen {
   cpu: number;
   value: bigint;
@@ -26,8 +35,10 @@ export function parseSysfs(text: string, path?: string): FormatParseResult {
   const perReg = new Map<string, Seen[]>();
   // The register of bare values: from a `==> path <==` header, else from the file's own path.
   const own = path ? PATH_RE.exec(path.replace(/\\/g, '/')) ?? /(?:^|\/)(midr_el1|revidr_el1|aidr_el1|smidr_el1)$/.exec(path) : null;
-  let current: { cpu: number; reg: string; range: Range } | undefined = own
-    ? { cpu: own.length === 3 ? Number(own[1]) : 0, reg: own[own.length - 1]!, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }
+  // A file path naming an impossible CPU number gives no register for bare values (they are reported as not understood).
+  const ownCpu = own ? (own.length === 3 ? cpuNumber(own[1]!) : 0) : undefined;
+  let current: { cpu: number; reg: string; range: Range } | undefined = own && ownCpu !== undefined
+    ? { cpu: ownCpu, reg: own[own.length - 1]!, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }
     : undefined;
   const record = (cpu: number, reg: string, nameRange: Range, valueText: string, valueRange: Range): void => {
     const res = resolveRegister(reg);
@@ -57,8 +68,15 @@ export function parseSysfs(text: string, path?: string): FormatParseResult {
     const head = /^==> (.+) <==$/.exec(trimmed);
     if (head) {
       const m = PATH_RE.exec(head[1]!);
-      if (m) {
-        current = { cpu: Number(m[1]), reg: m[2]!, range: r(at + 4 + head[1]!.lastIndexOf('/') + 1, at + 4 + head[1]!.length) };
+      const cpu = m ? cpuNumber(m[1]!) : undefined;
+      if (m && cpu === undefined) {
+        const cpuAt = at + 4 + m.index + m[0].indexOf('cpu') + 3;
+        findings.push(makeFinding('IDR004', `'cpu${m[1]}' is not a CPU number (0 to ${MAX_CPU})`, r(cpuAt, cpuAt + m[1]!.length)));
+        // The values under this header belong to no CPU: they are reported, not read as another CPU's.
+        current = undefined;
+        understood++;
+      } else if (m) {
+        current = { cpu: cpu!, reg: m[2]!, range: r(at + 4 + head[1]!.lastIndexOf('/') + 1, at + 4 + head[1]!.length) };
         understood++;
       } else {
         findings.push(makeFinding('IDR001', 'expected a header naming …/cpuN/regs/identification/<register>', r(at, raw.length)));
@@ -75,7 +93,11 @@ export function parseSysfs(text: string, path?: string): FormatParseResult {
         const v = trimmed.slice(colon + 1).trim();
         const vAt = at + colon + 1 + (trimmed.slice(colon + 1).length - trimmed.slice(colon + 1).trimStart().length);
         const regAt = at + p.lastIndexOf('/') + 1;
-        record(Number(m[1]), m[2]!, r(regAt, regAt + m[2]!.length), v, r(vAt, vAt + v.length));
+        const cpu = cpuNumber(m[1]!);
+        if (cpu === undefined) {
+          const cpuAt = at + m.index + m[0].indexOf('cpu') + 3;
+          findings.push(makeFinding('IDR004', `'cpu${m[1]}' is not a CPU number (0 to ${MAX_CPU})`, r(cpuAt, cpuAt + m[1]!.length)));
+        } else record(cpu, m[2]!, r(regAt, regAt + m[2]!.length), v, r(vAt, vAt + v.length));
         understood++;
         continue;
       }
