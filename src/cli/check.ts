@@ -86,12 +86,19 @@ export async function runCheck(args: string[], io: CliIO): Promise<number> {
     unreadable = true;
   };
 
+  // One read per host file, however many inputs name it (and the --host probe below).
+  const hostTexts = new Map<string, string | Error>();
   const readFile = (abs: string): string | Error => {
-    try {
-      return decode(io.readFile(abs));
-    } catch (err) {
-      return new Error(reason(err));
+    let text = hostTexts.get(abs);
+    if (text === undefined) {
+      try {
+        text = decode(io.readFile(abs));
+      } catch (err) {
+        text = new Error(reason(err));
+      }
+      hostTexts.set(abs, text);
     }
+    return text;
   };
 
   let hostAbs: string | undefined;
