@@ -89,6 +89,12 @@ interface Ctx {
   findings: Finding[];
   /** Lines that carry a syntax finding, for the stats. */
   badLines: Set<number>;
+  /**
+   * `addr` text → its parsed id and decode (undefined when not a 64-bit number). A template repeats a few
+   * dozen addresses over up to hundreds of thousands of entries, and each decode costs microseconds of BigInt
+   * work; the findings are still made per entry, since their ranges differ.
+   */
+  addrs?: Map<string, { id: bigint; info: OneRegInfo } | undefined>;
 }
 
 function range(ctx: Ctx, start: number, end: number): Range {
@@ -122,16 +128,33 @@ function readAddr(ctx: Ctx, v: JsonValue | undefined, where: Range): { id: bigin
     return undefined;
   }
   const r = contentRange(ctx, v);
-  const id = parseNumber(text);
-  if (id === undefined || id > 0xffffffffffffffffn) {
+  const addrs = (ctx.addrs ??= new Map());
+  let known = addrs.get(text);
+  if (known === undefined && !addrs.has(text)) {
+    const parsed = parseNumber(text);
+    known = parsed === undefined || parsed > 0xffffffffffffffffn ? undefined : { id: parsed, info: decodeOneRegId(parsed) };
+    addrs.set(text, known);
+  }
+  if (known === undefined) {
     flag(ctx, makeFinding('IDR004', `'${text}' is not a 64-bit KVM one-reg id (write 0x…, 0b… or decimal)`, r));
     return undefined;
   }
-  const info = decodeOneRegId(id);
+  const { id, info } = known;
   if (!info.valid) {
     flag(ctx, makeFinding('IDR002', `${hex(id)} is not a register KVM would accept: ${info.problem ?? 'unknown id'}`, r));
   }
   return { id, info, text, range: r };
+}
+
+/** width → (1n << width) - 1n; the few widths a template uses (8 << size code, at most 128) are made once. */
+const WIDTH_MASKS = new Map<number, bigint>();
+function widthMaskOf(width: number): bigint {
+  let m = WIDTH_MASKS.get(width);
+  if (m === undefined) {
+    m = (1n << BigInt(width)) - 1n;
+    WIDTH_MASKS.set(width, m);
+  }
+  return m;
 }
 
 function readRegModifiers(ctx: Ctx, arr: JsonValue | undefined, entries: DumpEntry[]): void {
@@ -160,7 +183,7 @@ function readRegModifiers(ctx: Ctx, arr: JsonValue | undefined, entries: DumpEnt
       continue;
     }
     const width = Math.min(addr.info.sizeBits, FIRECRACKER_VALUE_BITS);
-    const widthMask = (1n << BigInt(width)) - 1n;
+    const widthMask = widthMaskOf(width);
     if ((bitmap.value & ~widthMask) !== 0n) {
       flag(
         ctx,

@@ -69,12 +69,30 @@ const EXPECT_HANDLE = 'kvm_handle_sys_reg: expected `HSR 0x…` (the ESR in hex)
 const EXPECT_ACCESS = 'kvm_sys_access: expected `PC: <hex> <name> (op0,op1,crn,crm,op2) read|write [value]`';
 const EXPECT_RECORD = 'expected an ftrace record `<comm>-<pid> [<cpu>] <flags> <seconds>: <event>: <text>`';
 
+/** Hex digit value by char code (-1 for non-digits): one load per digit of the three PCs of every trap. */
+const HEX_VAL = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let c = 0; c < 128; c++) {
+    if (c >= 48 && c <= 57) t[c] = c - 48;
+    else if ((c | 32) >= 97 && (c | 32) <= 102) t[c] = (c | 32) - 87;
+  }
+  return t;
+})();
+
 /** Hex digit value of a char code, or -1. */
 function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  const l = c | 32;
-  if (l >= 97 && l <= 102) return l - 87;
-  return -1;
+  return c < 128 ? HEX_VAL[c]! : -1;
+}
+
+/**
+ * Whether lit occurs in s at i: a charCodeAt loop the JIT inlines, cheaper than a startsWith builtin call
+ * for the short literals tested on every record.
+ */
+function at(s: string, i: number, lit: string): boolean {
+  const n = lit.length;
+  if (i + n > s.length) return false;
+  for (let k = 0; k < n; k++) if (s.charCodeAt(i + k) !== lit.charCodeAt(k)) return false;
+  return true;
 }
 
 function isDigit(c: number): boolean {
@@ -246,7 +264,7 @@ class FtraceParser {
       if (!this.commPid(s, ls, tsStart, cache)) continue;
       let ev = c + 2;
       // perf script prefixes the subsystem: `kvm:kvm_exit:`.
-      if (s.startsWith('kvm:', ev)) ev += 4;
+      if (s.charCodeAt(ev + 3) === 58 /* : */ && s.startsWith('kvm:', ev)) ev += 4;
       return ev;
     }
     return -1;
@@ -347,15 +365,18 @@ class FtraceParser {
   private hex64(s: string, i: number, le: number): number {
     if (s.charCodeAt(i) === 48 && (s.charCodeAt(i + 1) | 32) === 120) i += 2;
     const start = i;
-    while (i < le && hexVal(s.charCodeAt(i)) >= 0) i++;
+    // One pass over the digits (three PCs per trap): the top nibble of lo carries into hi, so both halves
+    // stay exact small integers; more than 16 digits is rejected below, so hi's overflow then is harmless.
+    let hi = 0;
+    let lo = 0;
+    for (; i < le; i++) {
+      const d = hexVal(s.charCodeAt(i));
+      if (d < 0) break;
+      hi = hi * 16 + (lo >>> 28);
+      lo = ((lo << 4) | d) >>> 0;
+    }
     const n = i - start;
     if (n === 0 || n > 16) return -1;
-    // Two 32-bit halves keep the arithmetic in exact small integers.
-    const split = n > 8 ? i - 8 : start;
-    let hi = 0;
-    for (let k = start; k < split; k++) hi = hi * 16 + hexVal(s.charCodeAt(k));
-    let lo = 0;
-    for (let k = split; k < i; k++) lo = lo * 16 + hexVal(s.charCodeAt(k));
     this.nHi = hi;
     this.nLo = lo;
     return i;
@@ -374,21 +395,21 @@ class FtraceParser {
   private parsePayload(s: string, ev: number, le: number): void {
     this.pError = '';
     this.pType = EV_OTHER;
-    // Dispatch on the character after `kvm_` before confirming with one startsWith.
+    // Dispatch on the character after `kvm_` before confirming the whole name.
     if (s.charCodeAt(ev) !== 107 /* k */ || s.charCodeAt(ev + 3) !== 95 /* _ */ || s.charCodeAt(ev + 1) !== 118 || s.charCodeAt(ev + 2) !== 109) return;
     let type: number;
     let p: number;
     const c4 = s.charCodeAt(ev + 4);
-    if (c4 === 115 /* s */ && s.startsWith('sys_access:', ev + 4)) {
+    if (c4 === 115 /* s */ && at(s, ev + 4, 'sys_access:')) {
       type = EV_ACCESS;
       p = ev + 15;
-    } else if (c4 === 101 /* e */ && s.startsWith('exit:', ev + 4)) {
+    } else if (c4 === 101 /* e */ && at(s, ev + 4, 'exit:')) {
       type = EV_EXIT;
       p = ev + 9;
-    } else if (c4 === 101 && s.startsWith('entry:', ev + 4)) {
+    } else if (c4 === 101 && at(s, ev + 4, 'entry:')) {
       type = EV_ENTRY;
       p = ev + 10;
-    } else if (c4 === 104 /* h */ && s.startsWith('handle_sys_reg:', ev + 4)) {
+    } else if (c4 === 104 /* h */ && at(s, ev + 4, 'handle_sys_reg:')) {
       type = EV_HANDLE;
       p = ev + 19;
     } else return;
@@ -421,7 +442,7 @@ class FtraceParser {
       }
       case EV_ENTRY: {
         this.pHasPc = false;
-        if (s.startsWith('PC: ', p)) {
+        if (at(s, p, 'PC: ')) {
           const e = this.hex64(s, p + 4, le);
           if (e >= 0 && (e === le || s.charCodeAt(e) === 32)) {
             this.pHasPc = true;
@@ -435,7 +456,7 @@ class FtraceParser {
         return;
       }
       case EV_HANDLE: {
-        if (s.startsWith('HSR ', p)) {
+        if (at(s, p, 'HSR ')) {
           const e = this.hex64(s, p + 4, le);
           if (e >= 0 && this.nHi === 0 && (e === le || s.charCodeAt(e) === 32)) {
             this.pEsr = this.nLo;
@@ -453,7 +474,7 @@ class FtraceParser {
   /** `PC: ffff800080528a90 ID_AA64MMFR3_EL1 (3,0,0,7,3) read [value]` */
   private parseAccess(s: string, p: number, le: number): void {
     this.pError = EXPECT_ACCESS;
-    if (!s.startsWith('PC: ', p)) return;
+    if (!at(s, p, 'PC: ')) return;
     let e = this.hex64(s, p + 4, le);
     if (e < 0 || s.charCodeAt(e) !== 32) return;
     this.pHasPc = true;
@@ -473,10 +494,10 @@ class FtraceParser {
     e = this.pTupleEnd;
     if (s.charCodeAt(e) !== 32) return;
     e++;
-    if (s.startsWith('read', e)) {
+    if (at(s, e, 'read')) {
       this.pWrite = false;
       e += 4;
-    } else if (s.startsWith('write', e)) {
+    } else if (at(s, e, 'write')) {
       this.pWrite = true;
       e += 5;
     } else return;
@@ -674,7 +695,7 @@ class FtraceParser {
     const nl = this.pNameEnd - ns;
     const verified = this.verifiedName[key];
     let nameUsable = nl > 0;
-    if (!(verified !== undefined && verified.length === nl && s.startsWith(verified, ns))) nameUsable = this.checkName(s, key);
+    if (!(verified !== undefined && verified.length === nl && at(s, ns, verified))) nameUsable = this.checkName(s, key);
     // The ESR of kvm_handle_sys_reg names the register and the direction too.
     if (st.hsrLine >= 0) {
       const esr = st.hsrEsr;

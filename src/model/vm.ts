@@ -95,6 +95,14 @@ interface Slot {
   observations: { vcpu: number; value: bigint; epoch: number; eventIndex: number }[];
   reported022: Set<number>;
   reportedUnchecked: Set<string>;
+  /**
+   * Fields of this register the first run may change (FIRST_RUN_MUTABLE), as a mask. It depends only on the
+   * policy, so it is made on first use: comparable() runs several times per guest read.
+   */
+  runMutable?: bigint;
+  /** hex64(value) for the value in valueHexOf: a register is read far more often than it changes. */
+  valueHex?: string;
+  valueHexOf?: bigint;
 }
 
 interface Vcpu {
@@ -308,15 +316,28 @@ class Replayer {
 
   /** The bits a comparison of an observed value may use: known ones, minus the fields the first run may change. */
   comparable(slot: Slot): bigint {
-    let m = ~slot.unknown & U64;
-    if (this.hasRun) {
+    const m = ~slot.unknown & U64;
+    if (!this.hasRun) return m;
+    let mutable = slot.runMutable;
+    if (mutable === undefined) {
+      mutable = 0n;
       for (const mf of FIRST_RUN_MUTABLE) {
         if (mf.register !== slot.p.name) continue;
         const f = slot.p.fields?.find((x) => x.name === mf.field);
-        if (f) m &= ~fieldMask(f);
+        if (f) mutable |= fieldMask(f);
       }
+      slot.runMutable = mutable;
     }
-    return m;
+    return m & ~mutable;
+  }
+
+  /** hex64(slot.value), formatted again only when the value changed since the last call. */
+  valueHex(slot: Slot): string {
+    if (slot.valueHex === undefined || slot.valueHexOf !== slot.value) {
+      slot.valueHex = hex64(slot.value);
+      slot.valueHexOf = slot.value;
+    }
+    return slot.valueHex;
   }
 
   markRun(): void {
@@ -504,7 +525,7 @@ class Replayer {
     if (!target) return;
     const { enc, name, slot } = target;
     this.definitions.push({ eventIndex: i, ...(slot.setEventIndex !== undefined ? { setEventIndex: slot.setEventIndex } : {}) });
-    if (slot.unknown === 0n) this.predict(i, hex64(slot.value));
+    if (slot.unknown === 0n) this.predict(i, this.valueHex(slot));
     const rec = e.result?.outcome;
     if (!rec) return;
     if (rec.kind !== 'value') {
@@ -687,11 +708,11 @@ class Replayer {
     this.definitions.push({ eventIndex: i, ...(slot.setEventIndex !== undefined ? { setEventIndex: slot.setEventIndex } : {}) });
     // Without the capability MIDR/REVIDR/AIDR show the physical CPU's values (kvm-model.md §2.2, §0.1 item 12).
     if (p.classes.includes('implementation') && !this.caps.has('ARM_WRITABLE_IMP_ID_REGS')) return;
-    if (!slot.unknown) this.predict(i, hex64(slot.value));
+    if (!slot.unknown) this.predict(i, this.valueHex(slot));
     const rec = e.result?.outcome;
     if (!rec) return;
     if (rec.kind !== 'value') {
-      if (!slot.unknown) this.checkRecorded(hex64(slot.value), e.result, `a guest read of ${name} returns the VM's value`, { register: name });
+      if (!slot.unknown) this.checkRecorded(this.valueHex(slot), e.result, `a guest read of ${name} returns the VM's value`, { register: name });
       return;
     }
     const got = rec.value & U64;
