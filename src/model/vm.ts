@@ -120,7 +120,7 @@ const FEATURE_OF_EDIT: Record<LimitFeature, (f: Set<string>) => boolean> = {
   has_el2: (f) => f.has('has_el2'),
 };
 
-function outcomeText(o: Outcome): string {
+export function outcomeText(o: Outcome): string {
   switch (o.kind) {
     case 'ok':
       return '0';

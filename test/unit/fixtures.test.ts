@@ -14,7 +14,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkDocument, type CheckOptions } from '../../src/check.ts';
 import { FINDING_CODES, type FindingCode } from '../../src/findings.ts';
-import type { Outcome, TraceEvent } from '../../src/model/events.ts';
+import type { TraceEvent } from '../../src/model/events.ts';
+import { outcomeText } from '../../src/model/vm.ts';
 
 const ROOT = resolve(__dirname, '..', 'fixtures');
 const DIRS = ['idtrace', 'iddump'];
@@ -76,18 +77,6 @@ function allFixtures(): Fixture[] {
   return out;
 }
 
-function outcomeText(o: Outcome): string {
-  switch (o.kind) {
-    case 'ok':
-      return '0';
-    case 'errno':
-      return o.errno;
-    case 'value':
-      return '0x' + o.value.toString(16).padStart(16, '0');
-    case 'undef':
-      return 'undef';
-  }
-}
 
 function show(codes: Iterable<string>): string {
   const list = [...codes].sort();
