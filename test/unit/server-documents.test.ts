@@ -80,21 +80,25 @@ test('random edits (property): text, line count and every line agree with a plai
   );
 });
 
-test('a one-line edit of a 40 MB document is cheap (no full copy)', () => {
+test('a one-line edit costs the same in a 40 MB document as in a 400 KB one (no full copy)', () => {
+  // A ratio measured in one run, not a time limit: these machines are shared and noisy. Copying the
+  // whole text per edit (what TextDocument.update does) makes the 40 MB edits about 100× dearer.
   const line = 'qemu-system-aar-4243  [001] d..1.  1234.000020: kvm_sys_access: PC: ffff800058f3ea74 ID_AA64MMFR1_EL1 (3,0,0,7,1) read\n';
-  const text = line.repeat(Math.ceil((40 * 1024 * 1024) / line.length));
-  const doc = new ChunkedDocument('file:///big', 'kvm-ftrace', 1, text);
-  const n = doc.lineCount;
-  const times: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const l = Math.floor((i * 7919) % (n - 1));
+  const editAll = (megabytes: number): number => {
+    const doc = new ChunkedDocument('file:///big', 'kvm-ftrace', 1, line.repeat(Math.ceil((megabytes * 1024 * 1024) / line.length)));
+    const n = doc.lineCount;
     const t0 = performance.now();
-    doc.update([{ range: { start: { line: l, character: 10 }, end: { line: l, character: 11 } }, text: 'Q' }], i + 2);
-    doc.lineAt(l);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const p95 = times[Math.floor(times.length * 0.95)]!;
-  assert.ok(p95 < 5, `one-line edit p95 ${p95.toFixed(3)} ms`);
-  assert.equal(doc.lineCount, n);
+    for (let i = 0; i < 400; i++) {
+      const l = Math.floor((i * 7919) % (n - 1));
+      doc.update([{ range: { start: { line: l, character: 10 }, end: { line: l, character: 11 } }, text: 'Q' }], i + 2);
+      doc.lineAt(l);
+    }
+    const ms = performance.now() - t0;
+    assert.equal(doc.lineCount, n);
+    return ms;
+  };
+  editAll(0.4); // warm up the JIT so the small run is not charged for it
+  const small = editAll(0.4);
+  const big = editAll(40);
+  assert.ok(big / Math.max(small, 0.5) < 20, `400 edits: 40 MB ${big.toFixed(1)} ms, 400 KB ${small.toFixed(1)} ms`);
 });
