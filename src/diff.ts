@@ -4,7 +4,7 @@
 import { makeFinding, type Finding, type FindingCode, type Range } from './findings.ts';
 import { decodeOneRegId, registerName } from './encoding/forms.ts';
 import { encodingKey, type DumpEntry, type Encoding, type RegRef, type RegisterDump } from './model/events.ts';
-import { fieldText, hex64, judgeUserWrite, policyOf, resolveKernel, type WriteJudgement } from './model/kvm.ts';
+import { fieldText, hex64, judgeUserWrite, policyOf, resolveKernel, type WriteJudgement, type WriteProblem } from './model/kvm.ts';
 
 export interface JudgeOptions {
   /** Kernel whose rules apply; default: the host dump's kernel, else the newest rules. */
@@ -51,14 +51,8 @@ export interface HostVerdict {
   problems: VerdictProblem[];
 }
 
-export interface VerdictProblem {
-  field?: string;
-  msb?: number;
-  lsb?: number;
-  value?: bigint;
-  limit?: bigint;
-  rule: string;
-}
+/** A refused field as the model reports it, without the finding code (the caller picks IDR030/IDR031). */
+export type VerdictProblem = Omit<WriteProblem, 'code'>;
 
 /** KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2 levels, mapped as kvm_arm_set_fw_reg maps them (NOT_AVAIL/UNKNOWN → 0, AVAIL/NOT_REQUIRED → 3). */
 function wa2Level(v: bigint): bigint {
