@@ -14,6 +14,7 @@
 // The kernel's own file has no such lines; a dump without them has unknown features and kernel.
 // A third, `# host: PATH` (relative to the dump), names a host to check the values against (IDR030),
 // as a `host` line does in a trace; it becomes a HostEvent, the only event a dump yields.
+import { leadingLineScore } from './sniff.ts';
 import { makeFinding, type Finding, type Range } from '../findings.ts';
 import { resolveRegister } from '../encoding/forms.ts';
 import { encodingKey, type DumpEntry, type RegisterDump, type TraceEvent } from '../model/events.ts';
@@ -156,17 +157,5 @@ function readMetadata(comment: string, dump: RegisterDump, events: TraceEvent[],
 export function sniffIddump(text: string, path?: string): number {
   if (path && /\.iddump$/i.test(path)) return 1;
   if (path && /(^|[\\/])idregs$/.test(path)) return 1;
-  let seen = 0;
-  let hits = 0;
-  let pos = 0;
-  while (pos < text.length && seen < 20) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = text.length;
-    const line = text.slice(pos, Math.min(nl, pos + 200)).trim();
-    pos = nl + 1;
-    if (line.length === 0 || line.startsWith('#')) continue;
-    seen++;
-    if (/^[A-Za-z][A-Za-z0-9_]*:\s+(0x)?[0-9a-fA-F]{1,16}$/.test(line)) hits++;
-  }
-  return seen === 0 ? 0 : (hits / seen) * 0.9;
+  return leadingLineScore(text, (line) => /^[A-Za-z][A-Za-z0-9_]*:\s+(0x)?[0-9a-fA-F]{1,16}$/.test(line));
 }

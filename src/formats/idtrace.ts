@@ -20,6 +20,7 @@
 // Performance: the file is scanned once with indexOf for line ends and charCodeAt within a line; the
 // tokens of a line live in two reused Int32Arrays, and register tokens are resolved once per distinct
 // spelling (a 1M-event trace has a few dozen), so the per-line cost is the event record itself.
+import { leadingLineScore } from './sniff.ts';
 import { makeFinding, type Finding, type FindingCode, type FindingFix, type Range } from '../findings.ts';
 import { genericName, macroForm, oneRegIdOf, parseRegisterToken, registerName, resolveRegister, tupleForm, type TokenOk } from '../encoding/forms.ts';
 import {
@@ -779,17 +780,8 @@ const IDTRACE_KEYWORDS = ['vcpu ', 'kernel ', 'host ', 'cap '];
 /** Confidence 0..1 that the text is an .idtrace (the extension decides; otherwise the first lines). */
 export function sniffIdtrace(text: string, path?: string): number {
   if (path && /\.idtrace$/i.test(path)) return 1;
-  let seen = 0;
-  let hits = 0;
-  let pos = 0;
-  while (pos < text.length && seen < 20) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = text.length;
-    const line = text.slice(pos, Math.min(nl, pos + 200)).trim().toLowerCase();
-    pos = nl + 1;
-    if (line.length === 0 || line.startsWith('#')) continue;
-    seen++;
-    if (IDTRACE_KEYWORDS.some((k) => line.startsWith(k))) hits++;
-  }
-  return seen === 0 ? 0 : (hits / seen) * 0.9;
+  return leadingLineScore(text, (line) => {
+    const lower = line.toLowerCase();
+    return IDTRACE_KEYWORDS.some((k) => lower.startsWith(k));
+  });
 }

@@ -7,28 +7,13 @@ import { computeBaseline, formatFirecrackerTemplate, formatIddump, templateBitma
 import { parseFirecrackerJson } from '../../src/formats/firecracker.ts';
 import { judgeAgainstHost, parseAny } from '../../src/formats/detect.ts';
 import { runBaseline } from '../../src/cli/baseline.ts';
-import type { CliIO } from '../../src/cli/io.ts';
+import { captureIO } from '../helpers/cli-io.ts';
 import type { RegisterDump } from '../../src/model/events.ts';
 
 const DIR = join(__dirname, '../fixtures/formats/firecracker');
 const load = (name: string): RegisterDump => parseFirecrackerJson(readFileSync(join(DIR, name), 'utf8')).dump!;
 
-function io(): CliIO & { out: string; err: string } {
-  const o = {
-    out: '',
-    err: '',
-    stdout(t: string) {
-      o.out += t;
-    },
-    stderr(t: string) {
-      o.err += t;
-    },
-    readFile: (p: string) => readFileSync(p),
-    cwd: DIR,
-    isTTY: false,
-  };
-  return o;
-}
+const io = () => captureIO(DIR);
 
 describe('computeBaseline', () => {
   const a = load('host-a.fingerprint.json');

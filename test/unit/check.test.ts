@@ -8,7 +8,7 @@ import { checkDocument, detectDocumentFormat, parseDocument, registerHostJudge, 
 import { makeFinding, type FindingCode } from '../../src/findings.ts';
 import { renderText, summarize, toJson } from '../../src/report.ts';
 import { runCheck } from '../../src/cli/check.ts';
-import type { CliIO } from '../../src/cli/io.ts';
+import { captureIO } from '../helpers/cli-io.ts';
 
 const HOST = `# features: psci_0_2,pmu_v3
  SYS_ID_AA64PFR0_EL1:\t1101000021111112
@@ -233,18 +233,7 @@ describe('report', () => {
 });
 
 describe('idreg check', () => {
-  function io(cwd = dir): CliIO & { out: string; err: string } {
-    const o = {
-      out: '',
-      err: '',
-      cwd,
-      isTTY: false,
-      stdout(t: string) { o.out += t; },
-      stderr(t: string) { o.err += t; },
-      readFile: (p: string) => readFileSync(resolve(cwd, p)),
-    };
-    return o;
-  }
+  const io = (cwd = dir) => captureIO(cwd);
   writeFileSync(join(dir, 'traces', 'clean.idtrace'), trace('host ../hosts/g3.iddump', 'vcpu 0 run'));
   writeFileSync(join(dir, 'traces', 'bad.idtrace'), trace('host ../hosts/g3.iddump', RAISE));
   writeFileSync(join(dir, 'traces', 'warn.idtrace'), trace('host ../hosts/g3.iddump', 'vcpu 0 get ID_AA64PFR0_EL1 = 0x1'));

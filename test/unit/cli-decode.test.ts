@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { main } from '../../src/cli.ts';
-import type { CliIO } from '../../src/cli/io.ts';
+import { captureIO } from '../helpers/cli-io.ts';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { stdout: (t) => (out += t), stderr: (t) => (err += t), readFile: () => Buffer.alloc(0), cwd: '/', isTTY: false };
+  const io = captureIO();
   const code = await main(args, io);
-  return { code, out, err };
+  return { code, out: io.out, err: io.err };
 }
 
 test('decode a value prints an aligned field table with meanings', async () => {

@@ -6,27 +6,12 @@ import { join } from 'node:path';
 import { diffDumps, diffFindings, judgeWrites } from '../../src/diff.ts';
 import { parseFirecrackerJson } from '../../src/formats/firecracker.ts';
 import { runDiff } from '../../src/cli/diff.ts';
-import type { CliIO } from '../../src/cli/io.ts';
+import { captureIO } from '../helpers/cli-io.ts';
 
 const DIR = join(__dirname, '../fixtures/formats/firecracker');
 const load = (name: string) => parseFirecrackerJson(readFileSync(join(DIR, name), 'utf8')).dump!;
 
-function io(): CliIO & { out: string; err: string } {
-  const o = {
-    out: '',
-    err: '',
-    stdout(t: string) {
-      o.out += t;
-    },
-    stderr(t: string) {
-      o.err += t;
-    },
-    readFile: (p: string) => readFileSync(p),
-    cwd: DIR,
-    isTTY: false,
-  };
-  return o;
-}
+const io = () => captureIO(DIR);
 
 describe('diffDumps', () => {
   const a = load('host-a.fingerprint.json');
