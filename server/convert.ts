@@ -97,6 +97,28 @@ export function findingToDiagnostic(docUri: string, f: Finding, opts: Diagnostic
   return d;
 }
 
+const SEVERITIES: Severity[] = ['error', 'warning', 'information', 'hint'];
+
+/**
+ * The first `max` findings in compareFindings order. Reports come sorted by position, and then taking them
+ * severity by severity gives that order without sorting thousands of findings on every keystroke.
+ */
+function mostSevere(findings: readonly Finding[], max: number): Finding[] {
+  for (let i = 1; i < findings.length; i++) {
+    const a = findings[i - 1]!.range.start;
+    const b = findings[i]!.range.start;
+    if (b.line < a.line || (b.line === a.line && b.character < a.character)) return [...findings].sort(compareFindings).slice(0, max);
+  }
+  const kept: Finding[] = [];
+  for (const severity of SEVERITIES) {
+    for (const f of findings) {
+      if (kept.length >= max) return kept;
+      if (f.severity === severity) kept.push(f);
+    }
+  }
+  return kept;
+}
+
 /**
  * The findings as diagnostics, errors first, at most `maxProblems` of them plus one summary diagnostic
  * that says how many were not shown (VS Code itself keeps only 1000 per file; performance.md §3.2).
@@ -110,7 +132,7 @@ export function toDiagnostics(docUri: string, findings: readonly Finding[], opts
   }
   const max = Math.max(0, Math.floor(opts.maxProblems));
   let kept: readonly Finding[] = findings;
-  if (findings.length > max) kept = [...findings].sort(compareFindings).slice(0, max);
+  if (findings.length > max) kept = mostSevere(findings, max);
   const diagnostics = kept.map((f) => findingToDiagnostic(docUri, f, opts));
   const hidden = findings.length - kept.length;
   if (hidden > 0) {

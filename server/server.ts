@@ -19,9 +19,9 @@ import {
   type InitializeResult,
   type WorkDoneProgressServerReporter,
 } from 'vscode-languageserver';
-import { checkDocument, CORE_KIND, type FileReport } from './core.ts';
+import { checkDocument, CORE_KIND, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type LineChange } from './core.ts';
 import { toDiagnostics, uriToPath, pathToUri } from './convert.ts';
-import { DocumentStore, type ChunkedDocument } from './documents.ts';
+import { DocumentStore, mergeChanges, type ChunkedDocument } from './documents.ts';
 import {
   CheckFileOnDiskRequest,
   DecodeRequest,
@@ -68,7 +68,8 @@ interface DocState {
   report?: FileReport;
   /** The document version the report was computed from (-1 for files checked from disk). */
   reportVersion: number;
-  timer?: ReturnType<typeof setTimeout>;
+  /** A scheduled check (a debounce timer, or the next turn of the event loop for the typing path). */
+  timer?: { cancel(): void };
   /** Bumped by every edit and every check start: a check whose generation is stale publishes nothing. */
   generation: number;
   /** Absolute paths of the files this check read (host dumps), to re-check when they change. */
@@ -78,6 +79,10 @@ interface DocState {
   /** The register table of the last disk check (the full report stays in the worker). */
   diskTable?: RegisterTable;
   running?: Promise<void>;
+  /** Line changes made after reportVersion, by version ('full': the whole text was replaced). */
+  changes: { version: number; change: LineChange | 'full' }[];
+  /** What the report was checked with; a re-check after an edit reuses it (cleared when settings or trust change). */
+  reportOptions?: { options: CheckOptions; settings: IdregSettings };
 }
 
 interface ClientSupport {
@@ -221,7 +226,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   function stateOf(uri: string): DocState {
     let s = states.get(uri);
     if (!s) {
-      s = { uri, reportVersion: -2, generation: 0, deps: new Set(), fromDisk: false };
+      s = { uri, reportVersion: -2, generation: 0, deps: new Set(), fromDisk: false, changes: [] };
       states.set(uri, s);
     }
     return s;
@@ -253,20 +258,34 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     // check.ts refuses host files outside workspaceRoot: set it only while the workspace is untrusted.
     const workspaceRoot = trusted ? undefined : (folderOf(path) ?? folders[0] ?? dirname(path));
     progress?.report(10, 'parsing and replaying');
-    const report = checkDocument(
-      { path, text },
-      {
-        ...(host ? { host } : {}),
-        ...(settings.kernel ? { kernel: settings.kernel } : {}),
-        readFile: makeReadFile(state),
-        maxFindings: 200000,
-        ...(workspaceRoot ? { workspaceRoot } : {}),
-      },
-    );
+    const options: CheckOptions = {
+      ...(host ? { host } : {}),
+      ...(settings.kernel ? { kernel: settings.kernel } : {}),
+      readFile: makeReadFile(state),
+      maxFindings: 200000,
+      ...(workspaceRoot ? { workspaceRoot } : {}),
+    };
+    const report = checkDocument({ path, text }, options);
     if (generation !== state.generation) return undefined;
+    state.reportOptions = { options, settings };
+    return publishReport(uri, state, report, version, settings, started, text.length);
+  }
+
+  /** Makes `report` the document's report for `version` and publishes its diagnostics. */
+  async function publishReport(
+    uri: string,
+    state: DocState,
+    report: FileReport,
+    version: number,
+    settings: IdregSettings,
+    started: number,
+    chars: number,
+  ): Promise<FileReport> {
+    const path = report.path;
     for (const dep of report.dependencies) state.deps.add(resolve(dep));
     state.report = report;
     state.reportVersion = version;
+    state.changes = state.changes.filter((c) => c.version > version);
     const published = toDiagnostics(uri, report.findings, {
       maxProblems: settings.maxProblems,
       relatedInformation: support.relatedInformation,
@@ -277,7 +296,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     connection.sendNotification(FileStatusNotification.type, {
       uri, format: report.format, state: 'done', ...published.counts, hidden: published.hidden, durationMs,
     });
-    log(`checked ${path} (${report.format}, ${text.length} chars) in ${durationMs} ms: ${report.findings.length} findings`);
+    log(`checked ${path} (${report.format}, ${chars} chars) in ${durationMs} ms: ${report.findings.length} findings`);
     // Build the position index now, not on the first hover (a few hundred ms on a 400k-line trace).
     setImmediate(() => {
       if (state.report === report) reportIndex(report);
@@ -290,7 +309,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const state = states.get(uri);
     if (!doc || !state) return;
     if (state.timer) {
-      clearTimeout(state.timer);
+      state.timer.cancel();
       state.timer = undefined;
     }
     if (!isOurs(doc)) {
@@ -298,6 +317,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       state.reportVersion = doc.version;
       return;
     }
+    if (await recheckAfterEdit(uri, doc, state)) return;
     const large = doc.length > LARGE_DOC;
     const progress = large && support.workDoneProgress ? await connection.window.createWorkDoneProgress() : undefined;
     progress?.begin('ID Register Lens: checking', 0, uriToPath(uri).split(/[\\/]/).pop(), false);
@@ -308,15 +328,52 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
   }
 
+  /** The lines changed since the report, as one change; undefined when a re-check by lines is not possible. */
+  function changeSinceReport(doc: ChunkedDocument, state: DocState): LineChange | undefined {
+    if (!state.report || !state.reportOptions || state.reportVersion < 0 || doc.maybeLoneCr) return undefined;
+    if (!resumableFormat(state.report.format)) return undefined;
+    let merged: LineChange | undefined;
+    for (const c of state.changes) {
+      if (c.version <= state.reportVersion) continue;
+      if (c.change === 'full') return undefined;
+      merged = merged ? mergeChanges(merged, c.change) : c.change;
+    }
+    return merged;
+  }
+
+  /**
+   * The typing path (performance.md §5): re-parse from the checkpoint before the edit until the parser's
+   * state meets the old one, then replay and publish. No debounce: it costs a few milliseconds.
+   */
+  async function recheckAfterEdit(uri: string, doc: ChunkedDocument, state: DocState): Promise<boolean> {
+    const change = changeSinceReport(doc, state);
+    if (!change || !state.report || !state.reportOptions) return false;
+    const started = performance.now();
+    const { options, settings } = state.reportOptions;
+    const report = recheckDocument(state.report, { lineCount: doc.lineCount, text: (from, to) => doc.linesText(from, to) }, change, options);
+    if (!report) return false;
+    state.generation++; // a full check still waiting for settings is now stale
+    await publishReport(uri, state, report, doc.version, settings, started, doc.length);
+    return true;
+  }
+
   function schedule(uri: string, delay: number): void {
     if (shuttingDown) return;
     const state = stateOf(uri);
-    if (state.timer) clearTimeout(state.timer);
+    state.timer?.cancel();
     state.generation++; // cancels a check waiting for settings
-    state.timer = setTimeout(() => {
+    const run = (): void => {
       state.timer = undefined;
       state.running = checkOpenDocument(uri).catch((err) => logError(`checking ${uri} failed`, err));
-    }, delay);
+    };
+    // setTimeout(0) waits at least 1 ms; setImmediate runs after the messages already read.
+    if (delay <= 0) {
+      const h = setImmediate(run);
+      state.timer = { cancel: () => clearImmediate(h) };
+    } else {
+      const h = setTimeout(run, delay);
+      state.timer = { cancel: () => clearTimeout(h) };
+    }
   }
 
   /** Makes sure the report matches the document's current version (a request arrived inside the debounce). */
@@ -327,7 +384,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (!doc) return state.report; // checked from disk
     if (state.reportVersion !== doc.version || state.timer) {
       if (state.timer) {
-        clearTimeout(state.timer);
+        state.timer.cancel();
         state.timer = undefined;
       }
       await checkOpenDocument(uri);
@@ -338,12 +395,18 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   function recheckDependents(changedUri: string): void {
     const changedPath = resolve(uriToPath(changedUri));
     for (const s of states.values()) {
-      if (s.uri !== changedUri && s.deps.has(changedPath) && docs.get(s.uri)) schedule(s.uri, debounceMs);
+      if (s.uri !== changedUri && s.deps.has(changedPath) && docs.get(s.uri)) {
+        s.reportOptions = undefined; // the host changed: a full check
+        schedule(s.uri, debounceMs);
+      }
     }
   }
 
   function recheckAll(): void {
-    for (const d of docs.all()) schedule(d.uri, 0);
+    for (const d of docs.all()) {
+      stateOf(d.uri).reportOptions = undefined; // settings or trust changed: a full check
+      schedule(d.uri, 0);
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -377,7 +440,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onShutdown(() => {
     shuttingDown = true;
     for (const s of states.values()) {
-      if (s.timer) clearTimeout(s.timer);
+      s.timer?.cancel();
       s.timer = undefined;
       s.generation++;
     }
@@ -432,11 +495,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const doc = docs.get(p.textDocument.uri);
       if (!doc) return;
       const onlyComments = p.contentChanges.every((c) => 'range' in c && c.range && commentOnlyEdit(doc, c.range, c.text));
-      doc.update(p.contentChanges, p.textDocument.version);
+      const change = doc.update(p.contentChanges, p.textDocument.version);
       const state = stateOf(doc.uri);
-      if (onlyComments && state.report && state.reportVersion >= 0 && !state.timer) {
+      if (change) state.changes.push({ version: doc.version, change });
+      if (onlyComments && state.report && state.reportVersion >= 0 && !state.timer && state.changes.length <= 1) {
         // An edit inside a comment cannot change a finding and moves nothing before it on its line.
         state.reportVersion = doc.version;
+        state.changes = [];
+      } else if (changeSinceReport(doc, state)) {
+        schedule(doc.uri, 0);
       } else {
         schedule(doc.uri, doc.length > LARGE_DOC ? Math.max(debounceMs, 500) : debounceMs);
       }
@@ -449,7 +516,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const uri = p.textDocument.uri;
       docs.close(uri);
       const state = states.get(uri);
-      if (state?.timer) clearTimeout(state.timer);
+      state?.timer?.cancel();
       states.delete(uri);
       settingsCache.delete(uri);
       void connection.sendDiagnostics({ uri, diagnostics: [] });

@@ -22,7 +22,7 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import { compareByPosition, compareFindings, makeFinding, type Finding, type Range } from './findings.ts';
-import type { FormatId, ParseResult, ParseStats } from './formats/types.ts';
+import type { FormatId, LineChange, LineSource, ParseResult, ParseStats, Reparser, StreamParser } from './formats/types.ts';
 import { parseIdtrace, sniffIdtrace } from './formats/idtrace.ts';
 import { parseIddump, sniffIddump } from './formats/iddump.ts';
 import type { HostEvent, RegisterDump } from './model/events.ts';
@@ -36,6 +36,10 @@ interface FormatHandler {
   id: FormatId;
   parse: Parser;
   sniff: Sniffer;
+  /** Present when the parser can resume after an edit (the language server's fast path). */
+  reparse?: Reparser;
+  /** Present when the parser can be fed a big file in blocks (the CLI's way to read it). */
+  stream?: () => StreamParser;
 }
 
 /** Below this, a document is 'unknown' rather than a guess. */
@@ -44,9 +48,9 @@ export const MIN_CONFIDENCE = 0.3;
 const registry: FormatHandler[] = [];
 
 /** Adds (or replaces) the parser of a format. */
-export function registerParser(id: FormatId, parse: Parser, sniff: Sniffer): void {
+export function registerParser(id: FormatId, parse: Parser, sniff: Sniffer, extras: { reparse?: Reparser; stream?: () => StreamParser } = {}): void {
   const i = registry.findIndex((h) => h.id === id);
-  const handler = { id, parse, sniff };
+  const handler: FormatHandler = { id, parse, sniff, ...extras };
   if (i >= 0) registry[i] = handler;
   else registry.push(handler);
 }
@@ -309,8 +313,39 @@ export function registerHostJudge(judge: HostJudge | undefined): void {
 
 /** Checks one document. Never throws: a failure of any stage becomes a finding. */
 export function checkDocument(input: { path: string; text: string }, options: CheckOptions = {}): FileReport {
-  const text = stripBom(input.text);
-  const parse = parseDocument(text, input.path);
+  return checkParsed(input.path, parseDocument(stripBom(input.text), input.path), options);
+}
+
+/**
+ * Checks a document again after an edit, re-parsing only around the changed lines when its format can
+ * (ftrace); undefined when it cannot, and the caller checks the whole text. The host and the replay are
+ * done again in full: a trace's events are few next to its lines (one per register and vCPU).
+ */
+export function recheckDocument(prev: FileReport, source: LineSource, change: LineChange, options: CheckOptions = {}): FileReport | undefined {
+  const reparse = registry.find((h) => h.id === prev.format)?.reparse;
+  if (!reparse) return undefined;
+  let parse: ParseResult | undefined;
+  try {
+    parse = reparse(prev.parse, source, change);
+  } catch {
+    parse = undefined; // the full check that follows reports what the parser has to say
+  }
+  return parse ? checkParsed(prev.path, parse, options) : undefined;
+}
+
+/** Whether documents of this format can be checked again after an edit without parsing all of them. */
+export function resumableFormat(format: FormatId): boolean {
+  return registry.some((h) => h.id === format && h.reparse !== undefined);
+}
+
+/** The parser that reads `format` in blocks, when it has one. */
+export function streamParser(format: FormatId): StreamParser | undefined {
+  return registry.find((h) => h.id === format)?.stream?.();
+}
+
+/** Everything after parsing: host, replay or judgement, the findings cap and order. Never throws. */
+export function checkParsed(path: string, parse: ParseResult, options: CheckOptions = {}): FileReport {
+  const input = { path };
   const findings: Finding[] = [...parse.findings];
   const dependencies: string[] = [];
   let host: HostInfo | undefined;

@@ -10,7 +10,7 @@ import { detectDocumentFormat, parseDocument, registerHostJudge, registerParser 
 import type { DumpEntry, RegRef, RegisterDump } from '../model/events.ts';
 import { describeProblem, judgeWrites, verdictFindings, type HostWrite } from '../diff.ts';
 import type { FormatId, ParseResult } from './types.ts';
-import { parseFtrace, sniffFtrace } from './ftrace.ts';
+import { FtraceStream, parseFtrace, reparseFtrace, sniffFtrace } from './ftrace.ts';
 import { parseFirecrackerJson, parseFirecrackerLog, sniffFirecrackerJson, sniffFirecrackerLog } from './firecracker.ts';
 import { parseGetRegList, sniffGetRegList } from './getreglist.ts';
 import { parseCpuinfo, sniffCpuinfo } from './cpuinfo.ts';
@@ -68,7 +68,9 @@ const FORMATS: { id: FormatId; parse: (text: string, path?: string) => ParseResu
   { id: 'register-list', parse: parseRegisterList, sniff: sniffRegisterList },
 ];
 
-for (const f of FORMATS) registerParser(f.id, f.parse, f.sniff);
+for (const f of FORMATS) {
+  registerParser(f.id, f.parse, f.sniff, f.id === 'ftrace' ? { reparse: reparseFtrace, stream: () => new FtraceStream() } : {});
+}
 
 /** The format of a document (every registered format, the native ones included), or 'unknown'. */
 export function detectFormat(text: string, path?: string): FormatId {

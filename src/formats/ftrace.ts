@@ -21,6 +21,7 @@ import { makeFinding, type Finding, type Position, type Range } from '../finding
 import { EC_SYS64, registerName, resolveRegister, tupleForm } from '../encoding/forms.ts';
 import { encodingKey, keyToEncoding, type Encoding, type GuestReadEvent, type GuestWriteEvent, type RegRef, type TraceEvent } from '../model/events.ts';
 import type { FormatParseResult } from './detect.ts';
+import type { LineChange, LineSource, ParseResult, StreamParser } from './types.ts';
 
 /** Every kvm_sys_access of the trace, struct-of-arrays (about 10 bytes per access). */
 export interface AccessIndex {
@@ -43,6 +44,8 @@ export const ACCESS_EVENT = 4;
 export interface FtraceOptions {
   /** Emit an event for every access of every register, not only the first ID-register read per vCPU. */
   allAccesses?: boolean;
+  /** Lines per re-parse segment (tests use small ones to cross many segment boundaries). */
+  segmentLines?: number;
 }
 
 export interface FtraceParseResult extends FormatParseResult {
@@ -138,17 +141,75 @@ interface VcpuState {
   accessPcLo: number;
 }
 
+/** The parser's memory between lines: everything a later line's result can depend on. */
+interface FtraceState {
+  vcpuByPid: Map<number, number>;
+  nextAutoVcpu: number;
+  /** Per vCPU number (only vCPUs that have a state). */
+  vcpuStates: Map<number, VcpuState>;
+  lastValue: Map<number, bigint>;
+}
+
+/**
+ * The result of a run of lines [startLine, endLine) and the parser state before it. A segment starts at a
+ * line that ends every record before it (a record, comment, blank or preamble line), so its state is
+ * complete; the language server re-parses from the segment before an edit and stops where the state
+ * meets an old segment's again (performance.md §5: checkpoints).
+ */
+export interface FtraceSegment {
+  startLine: number;
+  endLine: number;
+  state: FtraceState;
+  events: TraceEvent[];
+  findings: Finding[];
+  understood: number;
+  skipped: number;
+  vcpus: FtraceParseResult['vcpus'];
+  acc: { line: Uint32Array; key: Uint16Array; vcpu: Uint16Array; flags: Uint8Array };
+}
+
+/** Lines per segment (a re-parse after an edit costs about one segment: ~1 ms). */
+const SEGMENT_LINES = 512;
+
+interface ReparsePlan {
+  /** New line → old line offset for lines after the edit. */
+  delta: number;
+  /** First line after the edited lines, new numbering. */
+  dirtyEndNew: number;
+  /** The same, old numbering. */
+  dirtyEndOld: number;
+  /** Old segments after the edit by their (old) first line. */
+  oldStarts: Map<number, number>;
+  old: FtraceSegment[];
+}
+
+export interface FeedResult {
+  /** Code units of the text consumed; the rest (a record that may continue) must be fed again. */
+  consumed: number;
+  /** Document line of the first unconsumed character. */
+  nextLine: number;
+  /** The parser met an old segment with the same state (re-parse only). */
+  stopped: boolean;
+}
+
 class FtraceParser {
-  readonly findings: Finding[] = [];
-  readonly events: TraceEvent[] = [];
+  findings: Finding[] = [];
+  events: TraceEvent[] = [];
   lines = 0;
   understood = 0;
   skipped = 0;
+  readonly segments: FtraceSegment[] = [];
+  private segStart = 0;
+  private segState: FtraceState;
+  plan: ReparsePlan | undefined;
+  /** Index in plan.old of the segment the re-parse converged with, or -1. */
+  convergedWith = -1;
+  private text = '';
 
   // The record being parsed: where its source starts and how to map offsets (a wrapped record is a joined string).
   private ls = 0;
   private line = 0;
-  private segments: Segment[] | undefined;
+  private segments_: Segment[] | undefined;
 
   // Header scratch (set by header()).
   private hPid = 0;
@@ -185,34 +246,102 @@ class FtraceParser {
   private nextColon = -1;
   private nextBracket = -1;
 
-  private readonly vcpuByPid = new Map<number, number>();
-  private readonly usedVcpus = new Set<number>();
+  private vcpuByPid = new Map<number, number>();
+  private usedVcpus = new Set<number>();
   private nextAutoVcpu = 0;
-  readonly vcpus: FtraceParseResult['vcpus'] = [];
-  private readonly states: VcpuState[] = [];
-  /** encodingKey → a name spelling already checked against that encoding. */
+  /** vCPUs first seen in the current segment. */
+  private segVcpus: FtraceParseResult['vcpus'] = [];
+  private states: VcpuState[] = [];
+  /** encodingKey → a name spelling already checked against that encoding (a cache: no state). */
   private readonly verifiedName: (string | undefined)[] = [];
   private readonly regName: (string | undefined)[] = [];
   /** (vcpu << 16 | key) → the last value a read event carried, so a changed value is emitted again. */
-  private readonly lastValue = new Map<number, bigint>();
+  private lastValue = new Map<number, bigint>();
 
-  // The access index, grown by doubling.
+  // The current segment's accesses, grown by doubling.
   private aCount = 0;
   private aLine = new Uint32Array(1024);
   private aKey = new Uint16Array(1024);
   private aVcpu = new Uint16Array(1024);
   private aFlags = new Uint8Array(1024);
 
-  constructor(
-    private readonly text: string,
-    private readonly options: FtraceOptions,
-  ) {}
+  constructor(private readonly options: FtraceOptions) {
+    this.segState = this.snapshot();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Segments and state
+
+  private snapshot(): FtraceState {
+    const vcpuStates = new Map<number, VcpuState>();
+    for (const v of this.usedVcpus) {
+      const st = this.states[v];
+      if (st) vcpuStates.set(v, copyVcpuState(st));
+    }
+    return { vcpuByPid: new Map(this.vcpuByPid), nextAutoVcpu: this.nextAutoVcpu, vcpuStates, lastValue: new Map(this.lastValue) };
+  }
+
+  /** Continues from the state before `seg` (a segment of an earlier parse). */
+  restore(seg: FtraceSegment): void {
+    const s = seg.state;
+    this.vcpuByPid = new Map(s.vcpuByPid);
+    this.usedVcpus = new Set(s.vcpuByPid.values());
+    this.nextAutoVcpu = s.nextAutoVcpu;
+    this.states = [];
+    for (const [v, st] of s.vcpuStates) this.states[v] = copyVcpuState(st);
+    this.lastValue = new Map(s.lastValue);
+    this.segStart = seg.startLine;
+    this.segState = s;
+  }
+
+  /** Ends the current segment before `line`. */
+  private cut(line: number): void {
+    const n = this.aCount;
+    this.segments.push({
+      startLine: this.segStart,
+      endLine: line,
+      state: this.segState,
+      events: this.events,
+      findings: this.findings,
+      understood: this.understood,
+      skipped: this.skipped,
+      vcpus: this.segVcpus,
+      acc: { line: this.aLine.slice(0, n), key: this.aKey.slice(0, n), vcpu: this.aVcpu.slice(0, n), flags: this.aFlags.slice(0, n) },
+    });
+    this.events = [];
+    this.findings = [];
+    this.understood = 0;
+    this.skipped = 0;
+    this.segVcpus = [];
+    this.aCount = 0;
+    this.segStart = line;
+    this.segState = this.snapshot();
+  }
+
+  /** At a line that ends every record before it: cut a segment there, and tell whether a re-parse may stop. */
+  private boundary(line: number): boolean {
+    if (line === this.segStart) return false;
+    const plan = this.plan;
+    if (plan && line >= plan.dirtyEndNew) {
+      const j = plan.oldStarts.get(line - plan.delta);
+      if (j !== undefined) {
+        this.cut(line);
+        if (sameState(this.segState, plan.old[j]!.state, (v) => (v >= plan.dirtyEndOld ? v + plan.delta : v))) {
+          this.convergedWith = j;
+          return true;
+        }
+        return false;
+      }
+    }
+    if (line - this.segStart >= (this.options.segmentLines ?? SEGMENT_LINES)) this.cut(line);
+    return false;
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Positions
 
   private pos(off: number): Position {
-    const segs = this.segments;
+    const segs = this.segments_;
     if (!segs) return { line: this.line, character: off - this.ls };
     let k = segs.length - 1;
     while (k > 0 && segs[k]!.at > off) k--;
@@ -229,7 +358,7 @@ class FtraceParser {
   }
 
   private keep(into: LazyRange, a: number, b: number): void {
-    if (this.segments) {
+    if (this.segments_) {
       into.range = this.rng(a, b);
       return;
     }
@@ -341,7 +470,7 @@ class FtraceParser {
     }
     this.usedVcpus.add(vcpu);
     this.vcpuByPid.set(pid, vcpu);
-    this.vcpus.push({ vcpu, pid, comm, how });
+    this.segVcpus.push({ vcpu, pid, comm, how });
     return vcpu;
   }
 
@@ -827,11 +956,6 @@ class FtraceParser {
     this.aFlags[i] = flags;
   }
 
-  accessIndex(): AccessIndex {
-    const n = this.aCount;
-    return { count: n, line: this.aLine.subarray(0, n), key: this.aKey.subarray(0, n), vcpu: this.aVcpu.subarray(0, n), flags: this.aFlags.subarray(0, n) };
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Lines
 
@@ -852,6 +976,9 @@ class FtraceParser {
    */
   private wrappedRecord(head: { ls: number; le: number; line: number; ev: number }, conts: { ls: number; le: number; line: number }[]): void {
     const t = this.text;
+    const headPid = this.hPid;
+    const headCommStart = this.hCommStart;
+    const headCommEnd = this.hCommEnd;
     const pieces = [{ text: t.slice(head.ls, head.le), line: head.line, lead: 0 }];
     for (const c of conts) {
       const raw = t.slice(c.ls, c.le);
@@ -887,6 +1014,10 @@ class FtraceParser {
     }
     if (chosen === undefined) {
       // Nothing completes it: the head is read alone if it can be, and every other line is reported alone.
+      // The joins tried above left the header scratch pointing into joined strings: back to the head's own.
+      this.hPid = headPid;
+      this.hCommStart = headCommStart;
+      this.hCommEnd = headCommEnd;
       this.ls = head.ls;
       this.line = head.line;
       this.parsePayload(t, head.ev, head.le);
@@ -903,7 +1034,7 @@ class FtraceParser {
     this.findings.push(
       makeFinding(
         'IDR001',
-        `record wrapped over lines ${head.line + 1}-${last.line + 1} (a mail client line wrap?): expected one ftrace record per line${chosen ? '; read as one record' : `; ${this.pError || EXPECT_RECORD}`}`,
+        `record wrapped over ${last.line - head.line + 1} lines (a mail client line wrap?): expected one ftrace record per line${chosen ? '; read as one record' : `; ${this.pError || EXPECT_RECORD}`}`,
         whole,
       ),
     );
@@ -913,9 +1044,9 @@ class FtraceParser {
       this.understood++;
       this.ls = 0;
       this.line = head.line;
-      this.segments = segs;
+      this.segments_ = segs;
       if (this.pType !== EV_OTHER) this.apply(chosen, chosen.length);
-      this.segments = undefined;
+      this.segments_ = undefined;
     }
     for (const c of conts.slice(used)) this.notRecord(c.ls, c.le, c.line);
   }
@@ -928,11 +1059,17 @@ class FtraceParser {
     this.skipped++;
   }
 
-  run(): void {
-    const t = this.text;
+  /**
+   * Parses the lines of `t`, the first of which is document line `firstLine`. A record at the end of a
+   * non-final text may continue on the next line (a wrapped record), so it is left unconsumed.
+   */
+  feed(t: string, firstLine: number, final: boolean): FeedResult {
+    this.text = t;
+    this.nextColon = -1;
+    this.nextBracket = -1;
     const len = t.length;
     let pos = 0;
-    let lineNo = 0;
+    let lineNo = firstLine;
     // The record waiting for its successor line (which may be its continuation).
     let pend = false;
     let pLs = 0;
@@ -972,6 +1109,7 @@ class FtraceParser {
       const first = t.charCodeAt(ls);
       if (first === 35 /* # */) {
         flush();
+        if (this.boundary(line)) return { consumed: ls, nextLine: line, stopped: true };
         this.understood++;
         continue;
       }
@@ -981,6 +1119,7 @@ class FtraceParser {
         while (i < le && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9)) i++;
         if (i === le || t.charCodeAt(i) === 35) {
           flush();
+          if (this.boundary(line)) return { consumed: ls, nextLine: line, stopped: true };
           this.understood++;
           continue;
         }
@@ -990,6 +1129,7 @@ class FtraceParser {
         const cs = this.hCommStart;
         const ce = this.hCommEnd;
         flush();
+        if (this.boundary(line)) return { consumed: ls, nextLine: line, stopped: true };
         pend = true;
         pLs = ls;
         pLe = le;
@@ -1004,6 +1144,7 @@ class FtraceParser {
       while (i < le && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9)) i++;
       if (isPreamble(t, i, le)) {
         flush();
+        if (this.boundary(line)) return { consumed: ls, nextLine: line, stopped: true };
         this.understood++;
         continue;
       }
@@ -1014,9 +1155,92 @@ class FtraceParser {
       flush();
       this.notRecord(ls, le, line);
     }
+    if (!final) {
+      // The last record may continue in the next text: it is parsed again from there.
+      if (pend) return { consumed: pLs, nextLine: pLine, stopped: false };
+      return { consumed: len, nextLine: lineNo, stopped: false };
+    }
     flush();
     this.lines = lineNo;
+    this.cut(lineNo);
+    return { consumed: len, nextLine: lineNo, stopped: false };
   }
+}
+
+function copyVcpuState(st: VcpuState): VcpuState {
+  return {
+    ...st,
+    exitAt: { ...st.exitAt },
+    hsrAt: { ...st.hsrAt },
+    seen: st.seen.slice(),
+  };
+}
+
+function sameRange(a: Range, b: Range, map: (line: number) => number): boolean {
+  return (
+    a.start.line === map(b.start.line) && a.start.character === b.start.character && a.end.line === map(b.end.line) && a.end.character === b.end.character
+  );
+}
+
+function sameLazy(a: LazyRange, b: LazyRange, map: (line: number) => number): boolean {
+  if (a.range || b.range) return a.range !== undefined && b.range !== undefined && sameRange(a.range, b.range, map);
+  return a.line === map(b.line) && a.start === b.start && a.end === b.end;
+}
+
+/** Whether state `a` (new numbering) equals `b` (old numbering, lines mapped by `map`). */
+function sameState(a: FtraceState, b: FtraceState, map: (line: number) => number): boolean {
+  if (a.nextAutoVcpu !== b.nextAutoVcpu || a.vcpuByPid.size !== b.vcpuByPid.size || a.lastValue.size !== b.lastValue.size) return false;
+  if (a.vcpuStates.size !== b.vcpuStates.size) return false;
+  for (const [pid, v] of a.vcpuByPid) if (b.vcpuByPid.get(pid) !== v) return false;
+  for (const [k, v] of a.lastValue) if (b.lastValue.get(k) !== v) return false;
+  const line = (v: number): number => (v < 0 ? v : map(v));
+  for (const [v, x] of a.vcpuStates) {
+    const y = b.vcpuStates.get(v);
+    if (!y) return false;
+    if (x.exitLine !== line(y.exitLine) || x.hsrLine !== line(y.hsrLine) || x.accessLine !== line(y.accessLine)) return false;
+    if (x.exitLine >= 0 && (x.exitPcHi !== y.exitPcHi || x.exitPcLo !== y.exitPcLo || !sameLazy(x.exitAt, y.exitAt, map))) return false;
+    if (x.hsrLine >= 0 && (x.hsrEsr !== y.hsrEsr || !sameLazy(x.hsrAt, y.hsrAt, map))) return false;
+    if (x.accessLine >= 0 && (x.accessPcHi !== y.accessPcHi || x.accessPcLo !== y.accessPcLo)) return false;
+    for (let i = 0; i < x.seen.length; i++) if (x.seen[i] !== y.seen[i]) return false;
+  }
+  return true;
+}
+
+/** Moves every line at or after `from` by `delta` in a segment of an earlier parse (after lines were inserted or deleted above it). */
+function shiftSegment(seg: FtraceSegment, from: number, delta: number): void {
+  const map = (v: number): number => (v >= from ? v + delta : v);
+  seg.startLine = map(seg.startLine);
+  seg.endLine = map(seg.endLine);
+  for (const st of seg.state.vcpuStates.values()) {
+    if (st.exitLine >= 0) st.exitLine = map(st.exitLine);
+    if (st.hsrLine >= 0) st.hsrLine = map(st.hsrLine);
+    if (st.accessLine >= 0) st.accessLine = map(st.accessLine);
+    for (const r of [st.exitAt, st.hsrAt]) {
+      r.line = map(r.line);
+      if (r.range) r.range = { start: { line: map(r.range.start.line), character: r.range.start.character }, end: { line: map(r.range.end.line), character: r.range.end.character } };
+    }
+  }
+  const seen = new Set<object>();
+  shiftPositions(seg.events, from, delta, seen);
+  shiftPositions(seg.findings, from, delta, seen);
+  const lines = seg.acc.line;
+  for (let i = 0; i < lines.length; i++) if (lines[i]! >= from) lines[i] = lines[i]! + delta;
+}
+
+/** Moves every Position ({line, character}) reachable from `root` whose line is at or after `from`. */
+function shiftPositions(root: unknown, from: number, delta: number, seen: Set<object>): void {
+  if (typeof root !== 'object' || root === null || seen.has(root)) return;
+  seen.add(root);
+  if (Array.isArray(root)) {
+    for (const x of root) shiftPositions(x, from, delta, seen);
+    return;
+  }
+  const o = root as Record<string, unknown>;
+  if (typeof o.line === 'number' && typeof o.character === 'number') {
+    if (o.line >= from) o.line += delta;
+    return;
+  }
+  for (const k in o) shiftPositions(o[k], from, delta, seen);
 }
 
 function pcText(hi: number, lo: number): string {
@@ -1032,18 +1256,116 @@ function isPreamble(t: string, i: number, le: number): boolean {
   return /^(cpus=\d+|version = \d+|CPU \d+ is empty|CPU:\d+ \[LOST \d+ EVENTS\]|#+ CPU \d+ buffer started|trace-cmd: |\[\s*\d+\.\d+\] |\$ |(\.{3,}|…|\[\.\.\.\]|\[snip\])\s*$|```)/.test(line);
 }
 
+/** What a later re-parse of the same document needs (kept on the result, not enumerable). */
+interface Resumable {
+  segments: FtraceSegment[];
+  options: FtraceOptions;
+}
+
+const RESUMABLE = Symbol('ftrace segments');
+
+/** Builds the parse result from segments; the access index is joined on first use (only views need it). */
+function assemble(segments: FtraceSegment[], lines: number, options: FtraceOptions): FtraceParseResult {
+  let understood = 0;
+  let skipped = 0;
+  let nAcc = 0;
+  for (const s of segments) {
+    understood += s.understood;
+    skipped += s.skipped;
+    nAcc += s.acc.line.length;
+  }
+  const events = segments.length === 1 ? segments[0]!.events : segments.flatMap((s) => s.events);
+  const findings = segments.length === 1 ? segments[0]!.findings : segments.flatMap((s) => s.findings);
+  let accesses: AccessIndex | undefined;
+  const result = {
+    format: 'ftrace',
+    events,
+    findings,
+    stats: { lines, understood, skipped },
+    vcpus: segments.flatMap((s) => s.vcpus),
+  } as Omit<FtraceParseResult, 'accesses'> as FtraceParseResult;
+  Object.defineProperty(result, 'accesses', {
+    enumerable: true,
+    get(): AccessIndex {
+      if (!accesses) {
+        const a = { count: nAcc, line: new Uint32Array(nAcc), key: new Uint16Array(nAcc), vcpu: new Uint16Array(nAcc), flags: new Uint8Array(nAcc) };
+        let at = 0;
+        for (const s of segments) {
+          a.line.set(s.acc.line, at);
+          a.key.set(s.acc.key, at);
+          a.vcpu.set(s.acc.vcpu, at);
+          a.flags.set(s.acc.flags, at);
+          at += s.acc.line.length;
+        }
+        accesses = a;
+      }
+      return accesses;
+    },
+  });
+  Object.defineProperty(result, RESUMABLE, { enumerable: false, value: { segments, options } satisfies Resumable });
+  return result;
+}
+
 /** Parses ftrace / trace-cmd / perf text of the KVM tracepoints. Never throws. */
 export function parseFtrace(text: string, _path?: string, options: FtraceOptions = {}): FtraceParseResult {
-  const p = new FtraceParser(text, options);
-  p.run();
-  return {
-    format: 'ftrace',
-    events: p.events,
-    findings: p.findings,
-    stats: { lines: p.lines, understood: p.understood, skipped: p.skipped },
-    accesses: p.accessIndex(),
-    vcpus: p.vcpus,
-  };
+  const p = new FtraceParser(options);
+  p.feed(text, 0, true);
+  return assemble(p.segments, p.lines, options);
+}
+
+/**
+ * Parses a document given piece by piece (the CLI reads big files in blocks): `feed` each text, which must
+ * end at a line end unless it is the last; the unconsumed end of a text is passed again at the start of the next.
+ */
+export class FtraceStream implements StreamParser {
+  private readonly p: FtraceParser;
+  constructor(private readonly options: FtraceOptions = {}) {
+    this.p = new FtraceParser(options);
+  }
+  feed(text: string, firstLine: number, final: boolean): FeedResult {
+    return this.p.feed(text, firstLine, final);
+  }
+  finish(): FtraceParseResult {
+    return assemble(this.p.segments, this.p.lines, this.options);
+  }
+}
+
+/**
+ * Re-parses a document after an edit, from the segment before the change until the parser's state equals
+ * an old segment's state again; the rest of the old result is reused (moved by the lines added or removed).
+ * undefined when `prev` cannot be resumed (the caller parses the whole document).
+ */
+export function reparseFtrace(prev: ParseResult, source: LineSource, change: LineChange): FtraceParseResult | undefined {
+  const r = (prev as unknown as Record<symbol, Resumable | undefined>)[RESUMABLE];
+  if (!r || r.segments.length === 0 || change.first < 0 || change.endNew <= change.first) return undefined;
+  const old = r.segments;
+  let k = 0;
+  while (k + 1 < old.length && old[k + 1]!.startLine < change.first) k++;
+  const p = new FtraceParser(r.options);
+  p.restore(old[k]!);
+  const oldStarts = new Map<number, number>();
+  for (let j = k + 1; j < old.length; j++) oldStarts.set(old[j]!.startLine, j);
+  p.plan = { delta: change.delta, dirtyEndNew: change.endNew, dirtyEndOld: change.endNew - change.delta, oldStarts, old };
+  let from = old[k]!.startLine;
+  const segmentLines = r.options.segmentLines ?? SEGMENT_LINES;
+  let span = 2 * segmentLines;
+  const total = source.lineCount;
+  for (;;) {
+    const to = Math.min(total, from + span);
+    const final = to >= total;
+    const res = p.feed(source.text(from, to), from, final);
+    if (res.stopped || final) break;
+    // A window that holds one unfinished record only: take more lines.
+    if (res.nextLine === from) span *= 2;
+    else {
+      from = res.nextLine;
+      span = Math.min(span * 2, 64 * segmentLines);
+    }
+  }
+  if (p.convergedWith < 0) return assemble(old.slice(0, k).concat(p.segments), p.lines, r.options);
+  const rest = old.slice(p.convergedWith);
+  if (change.delta !== 0) for (const seg of rest) shiftSegment(seg, change.endNew - change.delta, change.delta);
+  return assemble(old.slice(0, k).concat(p.segments, rest), prev.stats.lines + change.delta, r.options);
 }
 
 // `<secs>.<usecs>: [kvm:]kvm_<event>:`. The lookbehind starts the number only at the first digit of a run:

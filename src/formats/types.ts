@@ -38,3 +38,30 @@ export interface ParseResult {
   findings: Finding[];
   stats: ParseStats;
 }
+
+/** Lines of a document as an editor holds them (the language server's chunked store). */
+export interface LineSource {
+  readonly lineCount: number;
+  /** Lines [from, to) joined, each with its line terminator. */
+  text(from: number, to: number): string;
+}
+
+/** Which lines changed since a parse: [first, endNew) in the new numbering; `delta` lines were added (removed when negative). */
+export interface LineChange {
+  first: number;
+  endNew: number;
+  delta: number;
+}
+
+/** Resumes a parse after an edit; undefined when it cannot (the caller parses the whole text). */
+export type Reparser = (prev: ParseResult, source: LineSource, change: LineChange) => ParseResult | undefined;
+
+/**
+ * A parser fed a document in blocks (the CLI reads big files that way, so the text is never held whole).
+ * Each text but the last ends at a line end; what a feed does not consume is passed again at the start of
+ * the next text.
+ */
+export interface StreamParser {
+  feed(text: string, firstLine: number, final: boolean): { consumed: number; nextLine: number };
+  finish(): ParseResult;
+}

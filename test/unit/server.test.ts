@@ -25,6 +25,7 @@ import type {
   Hover,
   InlayHint,
   Location,
+  Position,
   PublishDiagnosticsParams,
 } from 'vscode-languageserver';
 import { startServer } from '../../server/server.ts';
@@ -390,6 +391,53 @@ describe('language server: editing, settings, trust, big files', () => {
       assert.ok(d.length > 0);
       const h = await c.request<Hover>('textDocument/hover', { ...doc(uri), position: pos(7, 14) });
       assert.match(hoverValue(h), /ID_AA64PFR0_EL1/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('typing in a big ftrace trace: diagnostics from a re-parse around the edit equal a fresh check', async () => {
+    // 6000 lines: several re-parse segments. Each edit (in place, line inserts, deletes) must publish exactly
+    // what a server that never saw the earlier versions publishes for the same text.
+    const rec = (i: number, event: string) => `       CPU ${i % 3}/KVM-${4000 + (i % 3)}  [00${i % 3}] d..1.  ${1000 + i}.000001: ${event}`;
+    const lines = ['# tracer: nop', '#'];
+    for (let i = 0; lines.length < 6000; i++) {
+      const reg = i % 7 === 0 ? 'ID_AA64ISAR0_EL1 (3,0,0,6,0)' : 'ID_AA64PFR0_EL1 (3,0,0,4,0)';
+      lines.push(rec(i, `kvm_exit: TRAP: HSR_EC: 0x0018 (SYS64), PC: 0xffff800080a1b2c4`));
+      lines.push(rec(i, `kvm_sys_access: PC: ffff800080a1b2c4 ${reg} read`));
+      lines.push(rec(i, `kvm_entry: PC: 0xffff800080a1b2c8`));
+    }
+    const uri = pathToFileURL(join(dir, 'typing.txt')).href;
+    const c = await startClient({ folders: [dir] });
+    try {
+      c.open(uri, lines.join('\n') + '\n', 'kvm-ftrace');
+      await c.waitDiagnostics(uri);
+      const edits: { start: Position; end: Position; text: string; apply: (l: string[]) => void }[] = [
+        { start: pos(3001, 91), end: pos(3001, 95), text: 'write', apply: (l) => (l[3001] = l[3001]!.slice(0, 91) + 'write') },
+        { start: pos(4000, 0), end: pos(4000, 0), text: 'garbage line\n', apply: (l) => l.splice(4000, 0, 'garbage line') },
+        { start: pos(10, 0), end: pos(13, 0), text: '', apply: (l) => l.splice(10, 3) },
+        { start: pos(5000, 40), end: pos(5000, 40), text: '\n', apply: (l) => l.splice(5000, 1, l[5000]!.slice(0, 40), l[5000]!.slice(40)) },
+      ];
+      let version = 1;
+      for (const e of edits) {
+        version++;
+        e.apply(lines);
+        const statusCount = c.statuses.length;
+        void c.rpc.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ range: { start: e.start, end: e.end }, text: e.text }] });
+        await c.waitDiagnostics(uri, () => c.diagnostics.get(uri)?.version === version);
+        assert.equal(c.statuses.slice(statusCount).filter((s) => s.state === 'checking').length, 0, 'the typing path runs no full check');
+        const fresh = await startClient({ folders: [dir] });
+        try {
+          const freshUri = pathToFileURL(join(dir, `typing-fresh-${version}.txt`)).href;
+          fresh.open(freshUri, lines.join('\n') + '\n', 'kvm-ftrace');
+          const want = await fresh.waitDiagnostics(freshUri);
+          const got = c.diagnostics.get(uri)!.diagnostics;
+          const norm = (d: Diagnostic[]) => JSON.stringify(d).split(freshUri).join('URI').split(uri).join('URI');
+          assert.equal(norm(got), norm(want), `after edit ${version - 1}`);
+        } finally {
+          await fresh.close();
+        }
+      }
     } finally {
       await c.close();
     }
