@@ -14,6 +14,7 @@ import '../formats/detect.ts';
 import { hasErrors, renderJson, renderSarif, renderText } from '../report.ts';
 import packageJson from '../../package.json';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, UsageError, type CliIO } from './io.ts';
+import { checkStreamed, STREAM_MIN_BYTES, type BlockFile } from './stream.ts';
 
 export const CHECK_USAGE = 'usage: idreg check FILE... [--host DUMP] [--kernel VER] [--format text|json|sarif]';
 
@@ -43,7 +44,9 @@ function single(values: Map<string, string[]>, name: string): string | undefined
 interface Input {
   /** Absolute path. */
   path: string;
-  text: string;
+  text?: string;
+  /** A big file, opened to be read in blocks (checkStreamed) instead of whole. */
+  file?: BlockFile;
   /** From a directory listing: skip when the format is not recognised. */
   fromDirectory: boolean;
 }
@@ -111,10 +114,28 @@ export async function runCheck(args: string[], io: CliIO): Promise<number> {
     }
   }
 
-  // Read every input first, so an unreadable one is reported before any output.
+  /** A regular file big enough to be read in blocks, opened; undefined for anything else (read whole, or reported). */
+  const openBig = (abs: string): BlockFile | undefined => {
+    if (!io.openFile) return undefined;
+    try {
+      const f = io.openFile(abs);
+      if (f.size >= STREAM_MIN_BYTES) return f;
+      f.close();
+    } catch {
+      // reported by the whole-file read below
+    }
+    return undefined;
+  };
+
+  // Read (or open) every input first, so an unreadable one is reported before any output.
   const inputs: Input[] = [];
   for (const arg of positional) {
     const abs = resolve(io.cwd, arg);
+    const big = openBig(abs);
+    if (big) {
+      inputs.push({ path: abs, file: big, fromDirectory: false });
+      continue;
+    }
     let buf: Buffer | undefined;
     let error: unknown;
     try {
@@ -141,7 +162,8 @@ export async function runCheck(args: string[], io: CliIO): Promise<number> {
       const file = join(abs, name);
       try {
         if (!statSync(file).isFile()) continue;
-        inputs.push({ path: file, text: decode(io.readFile(file)), fromDirectory: true });
+        const bigFile = openBig(file);
+        inputs.push(bigFile ? { path: file, file: bigFile, fromDirectory: true } : { path: file, text: decode(io.readFile(file)), fromDirectory: true });
       } catch (err) {
         fail(`cannot read ${join(arg, name)}: ${reason(err)}`);
       }
@@ -152,11 +174,28 @@ export async function runCheck(args: string[], io: CliIO): Promise<number> {
   const reports: FileReport[] = [];
   const skipped: string[] = [];
   for (const input of inputs) {
-    if (input.fromDirectory && detectDocumentFormat(input.text, input.path) === 'unknown') {
+    let text = input.text;
+    if (input.file) {
+      try {
+        const streamed = checkStreamed(input.path, input.file, options);
+        if (streamed) {
+          reports.push(streamed);
+          continue;
+        }
+        text = decode(io.readFile(input.path)); // a format without a block parser: read whole
+      } catch (err) {
+        fail(`cannot read ${input.path}: ${reason(err)}`);
+        continue;
+      } finally {
+        input.file.close();
+      }
+    }
+    if (text === undefined) continue;
+    if (input.fromDirectory && detectDocumentFormat(text, input.path) === 'unknown') {
       skipped.push(input.path);
       continue;
     }
-    reports.push(checkDocument({ path: input.path, text: input.text }, options));
+    reports.push(checkDocument({ path: input.path, text }, options));
   }
   if (skipped.length > 0) {
     io.stderr(`idreg check: skipped ${skipped.length} file${skipped.length === 1 ? '' : 's'} of unknown format: ${skipped.map((p) => p.slice(p.lastIndexOf('/') + 1)).join(', ')}\n`);

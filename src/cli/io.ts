@@ -1,8 +1,11 @@
+import type { BlockFile } from './stream.ts';
 // The CLI's only contact with the outside world, so commands can be tested in-process.
 export interface CliIO {
   stdout(text: string): void;
   stderr(text: string): void;
   readFile(path: string): Buffer;
+  /** Opens a regular file to read it in blocks (big traces); throws like readFile. Optional: without it every file is read whole. */
+  openFile?(path: string): BlockFile;
   cwd: string;
   /** Whether stdout is a terminal (colours, widths). */
   isTTY: boolean;

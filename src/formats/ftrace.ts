@@ -294,8 +294,34 @@ class FtraceParser {
     this.segState = s;
   }
 
+  /**
+   * Set when texts are parts of a file read in blocks: a slice of a block kept in an event or a message keeps
+   * the whole block alive in V8 (sliced and cons strings point into their parent), and with one such string
+   * per block the file would end up in memory after all.
+   */
+  detachStrings = false;
+  private ownedEvents = 0;
+  private ownedFindings = 0;
+  private ownedVcpus = 0;
+
+  /** Copies the strings of the results added since the last call (see detachStrings). */
+  detachNew(): void {
+    if (!this.detachStrings) return;
+    const seen = new Set<object>();
+    for (let i = this.ownedEvents; i < this.events.length; i++) ownStrings(this.events[i], seen);
+    for (let i = this.ownedFindings; i < this.findings.length; i++) ownStrings(this.findings[i], seen);
+    for (let i = this.ownedVcpus; i < this.segVcpus.length; i++) ownStrings(this.segVcpus[i], seen);
+    this.ownedEvents = this.events.length;
+    this.ownedFindings = this.findings.length;
+    this.ownedVcpus = this.segVcpus.length;
+  }
+
   /** Ends the current segment before `line`. */
   private cut(line: number): void {
+    this.detachNew();
+    this.ownedEvents = 0;
+    this.ownedFindings = 0;
+    this.ownedVcpus = 0;
     const n = this.aCount;
     this.segments.push({
       startLine: this.segStart,
@@ -1167,6 +1193,23 @@ class FtraceParser {
   }
 }
 
+/** A copy of `s` that shares no memory with the text it was cut from (V8 has no direct way to ask). */
+function ownString(s: string): string {
+  return s.length < 13 ? s : (s + ' ').slice(0, -1); // short strings are copied by slice already
+}
+
+/** Replaces every string reachable from `root` by an own copy (frozen shared records are left alone). */
+function ownStrings(root: unknown, seen: Set<object>): void {
+  if (typeof root !== 'object' || root === null || seen.has(root) || Object.isFrozen(root)) return;
+  seen.add(root);
+  const o = root as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v === 'string') o[k] = ownString(v);
+    else if (typeof v === 'object') ownStrings(v, seen);
+  }
+}
+
 function copyVcpuState(st: VcpuState): VcpuState {
   return {
     ...st,
@@ -1320,10 +1363,14 @@ export function parseFtrace(text: string, _path?: string, options: FtraceOptions
 export class FtraceStream implements StreamParser {
   private readonly p: FtraceParser;
   constructor(private readonly options: FtraceOptions = {}) {
-    this.p = new FtraceParser(options);
+    // Nothing re-parses a streamed file: one segment, no state snapshots to keep.
+    this.p = new FtraceParser({ ...options, segmentLines: options.segmentLines ?? Number.POSITIVE_INFINITY });
+    this.p.detachStrings = true;
   }
   feed(text: string, firstLine: number, final: boolean): FeedResult {
-    return this.p.feed(text, firstLine, final);
+    const r = this.p.feed(text, firstLine, final);
+    this.p.detachNew();
+    return r;
   }
   finish(): FtraceParseResult {
     return assemble(this.p.segments, this.p.lines, this.options);

@@ -1,0 +1,113 @@
+// `idreg check` reads big files in blocks (src/cli/stream.ts) and feeds them to a block parser. The
+// report must be the one a whole-file check gives, whatever the block size and however reads split the
+// bytes: CRLF, UTF-8 names across block ends, a BOM, a line longer than a block, no final newline.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import fc from 'fast-check';
+import '../../src/formats/detect.ts';
+import { checkDocument } from '../../src/check.ts';
+import { checkStreamed, STREAM_MIN_BYTES, type BlockFile } from '../../src/cli/stream.ts';
+import { decodeText } from '../../src/text.ts';
+import { generateFtrace } from '../../bench/gen.ts';
+import { runCheck } from '../../src/cli/check.ts';
+import { captureIO } from '../helpers/cli-io.ts';
+import { nodeIO } from '../../src/cli.ts';
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'formats', 'ftrace');
+
+/** A file whose reads return at most the sizes given, in turn (a pipe or a network file). */
+function memoryFile(bytes: Buffer, readSizes: number[]): BlockFile {
+  let pos = 0;
+  let k = 0;
+  return {
+    size: bytes.length,
+    read(buf) {
+      const want = Math.min(buf.length, readSizes.length ? Math.max(1, readSizes[k++ % readSizes.length]!) : buf.length, bytes.length - pos);
+      bytes.copy(buf, 0, pos, pos + want);
+      pos += want;
+      return want;
+    },
+    close() {},
+  };
+}
+
+/** Tiny blocks would starve format detection (it reads the first block): the format is given. */
+function same(bytes: Buffer, path: string, blockBytes: number, readSizes: number[]): void {
+  const whole = checkDocument({ path, text: decodeText(bytes) });
+  const streamed = checkStreamed(path, memoryFile(bytes, readSizes), {}, { blockBytes, format: whole.format });
+  assert.ok(streamed, 'an ftrace file is streamed');
+  assert.equal(streamed.format, whole.format);
+  assert.deepEqual(streamed.stats, whole.stats);
+  assert.deepEqual(streamed.findings, whole.findings);
+  assert.deepEqual(streamed.parse.events, whole.parse.events);
+}
+
+const fixtures = readdirSync(FIXTURES).map((f) => ({ name: f, bytes: readFileSync(join(FIXTURES, f)) }));
+
+describe('checkStreamed equals a whole-file check', () => {
+  for (const f of fixtures) {
+    it(`${f.name}: random block sizes and short reads, LF and CRLF`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 16, max: 600 }), fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 5 }), fc.boolean(), (block, reads, crlf) => {
+          const text = f.bytes.toString('utf8');
+          same(Buffer.from(crlf ? text.replace(/\n/g, '\r\n') : text), f.name, block, reads);
+        }),
+        { seed: 5, numRuns: 40 },
+      );
+    });
+  }
+
+  it('UTF-8 comm names across block ends, a BOM, a line longer than a block, no final newline', () => {
+    const base = fixtures.find((f) => f.name === 'raw.trace')!.bytes.toString('utf8');
+    const text = '\ufeff' + base.replace(/CPU 0\/KVM/g, 'vcpu-é€😀').replace('# tracer: nop', '# ' + 'x'.repeat(3000)) + 'trailing junk without newline';
+    const bytes = Buffer.from(text);
+    for (const block of [16, 17, 31, 64, 257, 4096]) same(bytes, 'utf8.trace', block, []);
+  });
+
+  it('a generated 30k-line trace with the real block size and odd reads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idreg-stream-'));
+    try {
+      const path = join(dir, 't.txt');
+      generateFtrace(path, { style: 'tracecmd', lines: 30000, seed: 9 });
+      const bytes = readFileSync(path);
+      same(bytes, path, 1 << 20, [65536, 12345, 1 << 20]);
+      same(bytes, path, 100_000, []);
+      // Detection from the first block, as the CLI does it.
+      const detected = checkStreamed(path, memoryFile(bytes, []), {});
+      assert.equal(detected?.format, 'ftrace');
+      assert.deepEqual(detected.findings, checkDocument({ path, text: decodeText(bytes) }).findings);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('formats without a block parser and UTF-16 files are left to the whole-file check', () => {
+    assert.equal(checkStreamed('x.json', memoryFile(Buffer.from('{"cpu_template": {}}\n'), []), {}, { blockBytes: 64 }), undefined);
+    assert.equal(checkStreamed('x.txt', memoryFile(Buffer.from('\ufeffabc', 'utf16le'), []), {}, { blockBytes: 64 }), undefined);
+  });
+});
+
+describe('idreg check streams files from', () => {
+  it(`${STREAM_MIN_BYTES / 1048576} MiB up and prints what a whole-file check prints`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idreg-stream-cli-'));
+    try {
+      const path = join(dir, 'big.txt');
+      generateFtrace(path, { style: 'raw', maxBytes: STREAM_MIN_BYTES + 100_000, seed: 2 });
+      let opened = 0;
+      const streaming = captureIO(dir);
+      streaming.openFile = (p: string) => (opened++, nodeIO.openFile!(p));
+      const whole = captureIO(dir); // no openFile: reads whole
+      const a = await runCheck([path, '--format', 'json'], streaming);
+      const b = await runCheck([path, '--format', 'json'], whole);
+      assert.equal(opened, 1);
+      assert.equal(a, b);
+      assert.equal(streaming.out, whole.out);
+      assert.equal(streaming.err, '');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
