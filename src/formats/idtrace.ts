@@ -20,6 +20,12 @@
 // Performance: the file is scanned once with indexOf for line ends and charCodeAt within a line; the
 // tokens of a line live in two reused Int32Arrays, and register tokens are resolved once per distinct
 // spelling (a 1M-event trace has a few dozen), so the per-line cost is the event record itself.
+//
+// Streaming: IdtraceStream parses a document given in line-aligned pieces (the CLI reads big files in
+// blocks), and parseIdtrace is one final feed of the whole text, so there is a single parser. A piece is
+// parsed line by line exactly like the whole text; lines are numbered by the caller's `firstLine`. Strings
+// that outlive a piece (event texts, finding messages) are copied when the stream is fed in pieces, so
+// that no event or finding keeps a whole block alive.
 import { leadingLineScore } from './sniff.ts';
 import { makeFinding, type Finding, type FindingCode, type FindingFix, type Range } from '../findings.ts';
 import { genericName, macroForm, oneRegIdOf, parseRegisterToken, registerName, resolveRegister, tupleForm, type TokenOk } from '../encoding/forms.ts';
@@ -58,6 +64,20 @@ export const RESULT_ERRNOS = ['-ENOENT', '-EINVAL', '-EBUSY', '-ENOEXEC', '-EPER
 const OK_OUTCOME: Outcome = Object.freeze({ kind: 'ok' });
 const UNDEF_OUTCOME: Outcome = Object.freeze({ kind: 'undef' });
 const ERRNO_OUTCOMES = new Map<string, Outcome>(RESULT_ERRNOS.map((e) => [e, Object.freeze({ kind: 'errno', errno: e })]));
+
+// Values repeat (a register reads the same on every vCPU): one frozen record per distinct value.
+const VALUE_OUTCOMES = new Map<bigint, Outcome>();
+const VALUE_OUTCOME_LIMIT = 4096;
+
+function valueOutcome(value: bigint): Outcome {
+  let o = VALUE_OUTCOMES.get(value);
+  if (o === undefined) {
+    if (VALUE_OUTCOMES.size >= VALUE_OUTCOME_LIMIT) VALUE_OUTCOMES.clear();
+    o = Object.freeze({ kind: 'value', value });
+    VALUE_OUTCOMES.set(value, o);
+  }
+  return o;
+}
 
 const ERRNO_BY_NUMBER: Record<number, string> = { 2: '-ENOENT', 22: '-EINVAL', 16: '-EBUSY', 8: '-ENOEXEC', 1: '-EPERM', 14: '-EFAULT' };
 
@@ -283,9 +303,13 @@ function resolveRegText(text: string): Omit<RegResolution, 'text'> {
 const regCache = new Map<string, RegResolution>();
 const REG_CACHE_LIMIT = 4096;
 
-/** A flat copy of a (possibly sliced) string, which does not keep its parent string alive. */
+/**
+ * A flat copy of a (possibly sliced or concatenated) string, which does not keep its parent string alive.
+ * V8 copies strings shorter than 13 characters anyway; a slice of a concatenation flattens it into a new
+ * string first, so the result shares nothing with the parts.
+ */
 function ownString(text: string): string {
-  return [...text].join('');
+  return text.length < 13 ? text : (' ' + text).slice(1);
 }
 
 function resolveRegCached(text: string): RegResolution {
@@ -296,6 +320,31 @@ function resolveRegCached(text: string): RegResolution {
     if (regCache.size >= REG_CACHE_LIMIT) regCache.clear();
     regCache.set(own, r);
   }
+  return r;
+}
+
+// The hot path looks a register spelling up straight from the line, without slicing it out: an
+// open-addressed table of the last spellings seen, keyed by a hash of the characters.
+const FAST_SIZE = 1024;
+const fastRegs: (RegResolution | undefined)[] = new Array<RegResolution | undefined>(FAST_SIZE).fill(undefined);
+
+function resolveRegAt(text: string, s: number, e: number): RegResolution {
+  let h = 0x811c9dc5;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  const len = e - s;
+  const home = (h >>> 0) & (FAST_SIZE - 1);
+  let free = home; // a full probe run overwrites the home entry: the table only fronts regCache
+  for (let probe = 0; probe < 8; probe++) {
+    const slot = (home + probe) & (FAST_SIZE - 1);
+    const r = fastRegs[slot];
+    if (r === undefined) {
+      free = slot;
+      break;
+    }
+    if (r.text.length === len && text.startsWith(r.text, s)) return r;
+  }
+  const r = resolveRegCached(text.slice(s, e));
+  fastRegs[free] = r;
   return r;
 }
 
@@ -319,27 +368,34 @@ const KEYWORDS = 'kernel VER, host PATH, cap NAME, or vcpu N init|get|set|run|mr
 const ACTIONS = 'init, get, set, run, mrs or msr';
 
 class LineParser {
-  readonly events: TraceEvent[] = [];
+  events: TraceEvent[] = [];
   readonly findings: Finding[] = [];
-  lines = 0;
   understood = 0;
   skipped = 0;
+  /** Copy strings that outlive the text (the document is fed in pieces that should be freed). */
+  ownStrings = false;
 
+  private text = '';
   private line = 0;
   private ls = 0; // offset of the line start
   private n = 0; // token count
   private overflow = false;
 
-  constructor(private readonly text: string) {}
-
-  run(): void {
-    const text = this.text;
+  /**
+   * Parses the complete lines of `text` (all of it when `final`), numbering them from `firstLine`.
+   * Returns the offset after the last line parsed; `lineAfter` is then the number of the next line.
+   */
+  run(text: string, firstLine: number, final: boolean): number {
+    this.text = text;
     const len = text.length;
     let pos = 0;
-    let line = 0;
+    let line = firstLine;
     while (pos < len) {
       let nl = text.indexOf('\n', pos);
-      if (nl < 0) nl = len;
+      if (nl < 0) {
+        if (!final) break; // an incomplete line: the caller passes it again with what follows
+        nl = len;
+      }
       let end = nl;
       if (end > pos && text.charCodeAt(end - 1) === 13) end--;
       this.line = line;
@@ -354,7 +410,16 @@ class LineParser {
       line++;
       pos = nl + 1;
     }
-    this.lines = line;
+    this.lineAfter = line;
+    this.text = ''; // no reference to the piece once it is parsed
+    return pos > len ? len : pos;
+  }
+
+  lineAfter = 0;
+
+  /** `text` as a string of its own when the parser must not keep the piece alive. */
+  private own(text: string): string {
+    return this.ownStrings ? ownString(text) : text;
   }
 
   private range(s: number, e: number): Range {
@@ -362,7 +427,7 @@ class LineParser {
   }
 
   private problem(code: FindingCode, message: string, s: number, e: number, fixes?: FindingFix[]): void {
-    this.findings.push(makeFinding(code, message, this.range(s, e), fixes ? { fixes } : {}));
+    this.findings.push(makeFinding(code, this.own(message), this.range(s, e), fixes ? { fixes } : {}));
   }
 
   private tok(k: number): string {
@@ -485,6 +550,47 @@ class LineParser {
     }
   }
 
+  /** Why the last numberAt returned undefined. */
+  private numMessage = '';
+
+  /**
+   * Token k as parseNumberText reads it. The common spellings (0x and up to 16 hex digits, short decimals)
+   * are read in place, so the token is not sliced out and no result record is made.
+   */
+  private numberAt(k: number): bigint | undefined {
+    const text = this.text;
+    const s = tokStart[k]!;
+    const e = tokEnd[k]!;
+    const c0 = text.charCodeAt(s);
+    if (c0 === 48 && e - s > 2 && e - s <= 18 && (text.charCodeAt(s + 1) | 32) === 120) {
+      let v = 0;
+      let i = s + 2;
+      while (i < e && text.charCodeAt(i) === 48) i++; // leading zeros do not count towards the 53 bits
+      const digits = e - i;
+      let j = i;
+      for (; j < e; j++) {
+        const c = text.charCodeAt(j);
+        const d = c >= 48 && c <= 57 ? c - 48 : (c | 32) >= 97 && (c | 32) <= 102 ? (c | 32) - 87 : -1;
+        if (d < 0) break;
+        v = v * 16 + d;
+      }
+      if (j === e) return digits <= 13 ? BigInt(v) : BigInt(text.slice(s, e));
+    } else if (c0 >= 48 && c0 <= 57 && e - s <= 15 && (c0 !== 48 || e - s === 1)) {
+      let v = 0;
+      let j = s;
+      for (; j < e; j++) {
+        const c = text.charCodeAt(j);
+        if (c < 48 || c > 57) break;
+        v = v * 10 + (c - 48);
+      }
+      if (j === e) return BigInt(v);
+    }
+    const num = parseNumberText(this.tok(k));
+    if (num.ok) return num.value;
+    this.numMessage = num.message;
+    return undefined;
+  }
+
   /** Parses `= RESULT` starting at the `=` token; reports problems; undefined when absent or bad. */
   private parseResult(eq: number, kind: ResultKind): RecordedOutcome | undefined {
     if (eq >= this.n) return undefined;
@@ -495,11 +601,11 @@ class LineParser {
     if (eq + 2 < this.n) this.extra(eq + 2, this.n, 'the result');
     const k = eq + 1;
     const s = tokStart[k]!;
-    const t = this.tok(k);
     const range = this.range(s, tokEnd[k]!);
     let outcome: Outcome | undefined;
-    const c0 = t.charCodeAt(0);
+    const c0 = this.text.charCodeAt(s);
     if (c0 === 45 /* - */) {
+      const t = this.tok(k);
       const rest = t.slice(1);
       let errno: string | undefined;
       if (rest.length > 1 && (rest.charCodeAt(0) | 32) === 101 /* e */) {
@@ -529,16 +635,16 @@ class LineParser {
       }
       outcome = UNDEF_OUTCOME;
     } else {
-      const num = parseNumberText(t);
-      if (!num.ok) {
+      const value = this.numberAt(k);
+      if (value === undefined) {
         const looksNumeric = c0 >= 48 && c0 <= 57;
-        this.problem(looksNumeric ? 'IDR004' : 'IDR001', looksNumeric ? num.message : `expected ${RESULT_EXPECTED[kind]}, found '${t}'`, s, tokEnd[k]!);
+        this.problem(looksNumeric ? 'IDR004' : 'IDR001', looksNumeric ? this.numMessage : `expected ${RESULT_EXPECTED[kind]}, found '${this.tok(k)}'`, s, tokEnd[k]!);
         return undefined;
       }
-      if (kind === 'read' || kind === 'guestRead') outcome = { kind: 'value', value: num.value };
-      else if (num.value === 0n) outcome = OK_OUTCOME;
+      if (kind === 'read' || kind === 'guestRead') outcome = valueOutcome(value);
+      else if (value === 0n) outcome = OK_OUTCOME;
       else {
-        this.problem('IDR001', `expected ${RESULT_EXPECTED[kind]}, found '${t}'`, s, tokEnd[k]!);
+        this.problem('IDR001', `expected ${RESULT_EXPECTED[kind]}, found '${this.tok(k)}'`, s, tokEnd[k]!);
         return undefined;
       }
     }
@@ -564,7 +670,7 @@ class LineParser {
       return false;
     }
     this.extra(2, this.n, 'the kernel version');
-    this.events.push({ kind: 'kernel', version: vs, versionRange: this.range(tokStart[1]!, tokEnd[1]!), range: this.lineRange() });
+    this.events.push({ kind: 'kernel', version: this.own(vs), versionRange: this.range(tokStart[1]!, tokEnd[1]!), range: this.lineRange() });
     return true;
   }
 
@@ -582,7 +688,7 @@ class LineParser {
       s++;
       e--;
     }
-    this.events.push({ kind: 'host', path, pathRange: this.range(s, e), range: this.lineRange() });
+    this.events.push({ kind: 'host', path: this.own(path), pathRange: this.range(s, e), range: this.lineRange() });
     return true;
   }
 
@@ -596,7 +702,7 @@ class LineParser {
     if (cap.startsWith('KVM_CAP_')) cap = cap.slice(8);
     this.extra(2, eq, 'the capability');
     const result = this.parseResult(eq, 'status');
-    this.events.push({ kind: 'cap', cap, capRange: this.range(tokStart[1]!, tokEnd[1]!), range: this.lineRange(), ...(result ? { result } : {}) });
+    this.events.push({ kind: 'cap', cap: this.own(cap), capRange: this.range(tokStart[1]!, tokEnd[1]!), range: this.lineRange(), ...(result ? { result } : {}) });
     return true;
   }
 
@@ -654,8 +760,9 @@ class LineParser {
           if (f === undefined) {
             // Kept in the event: KVM answers an unknown feature bit with -ENOENT, and the model predicts that.
             this.problem('IDR001', `unknown vCPU feature '${name}': expected ${known}`, p, c);
-            if (!features.includes(name.toLowerCase())) features.push(name.toLowerCase());
-          } else if (!features.includes(f)) features.push(f);
+            const lower = name.toLowerCase();
+            if (!features.includes(lower)) features.push(this.own(lower));
+          } else if (!features.includes(f)) features.push(this.own(f));
         }
         p = c + 1;
       }
@@ -667,8 +774,11 @@ class LineParser {
     return true;
   }
 
-  /** The register token at index k (merging the op0:… op1:… multi-token form); returns the next index. */
-  private regRef(k: number, end: number): { ref: RegRef; next: number } {
+  /** The token index after the last regRef. */
+  private regNext = 0;
+
+  /** The register token at index k (merging the op0:… op1:… multi-token form); sets regNext. */
+  private regRef(k: number, end: number): RegRef {
     let e = tokEnd[k]!;
     let next = k + 1;
     const fs = tokStart[k]!;
@@ -687,12 +797,18 @@ class LineParser {
       }
     }
     const s = tokStart[k]!;
-    const text = this.text.slice(s, e);
-    const res = resolveRegCached(text);
-    const ref: RegRef = { text: res.text, range: this.range(s, e) };
-    if (res.enc) ref.enc = res.enc;
-    if (res.name) ref.name = res.name;
-    for (const p of res.problems) {
+    const res = resolveRegAt(this.text, s, e);
+    const range = this.range(s, e);
+    // One literal per shape, in the key order the optional properties had when added one by one.
+    const ref: RegRef = res.enc
+      ? res.name
+        ? { text: res.text, range, enc: res.enc, name: res.name }
+        : { text: res.text, range, enc: res.enc }
+      : res.name
+        ? { text: res.text, range, name: res.name }
+        : { text: res.text, range };
+    for (let i = 0; i < res.problems.length; i++) {
+      const p = res.problems[i]!;
       this.problem(
         p.code,
         p.message,
@@ -701,19 +817,20 @@ class LineParser {
         p.fixes?.map((f) => ({ title: f.title, range: this.range(s + f.start, s + f.end), newText: f.newText })),
       );
     }
-    return { ref, next };
+    this.regNext = next;
+    return ref;
   }
 
-  private value(k: number): { value: bigint; range: Range } | undefined {
-    const t = this.tok(k);
-    const num = parseNumberText(t);
-    if (!num.ok) {
+  /** Token k as a register value, or undefined (with a finding). */
+  private value(k: number): bigint | undefined {
+    const value = this.numberAt(k);
+    if (value === undefined) {
+      const t = this.tok(k);
       const c = t.charCodeAt(0);
       const numeric = (c >= 48 && c <= 57) || c === 45;
-      this.problem(numeric ? 'IDR004' : 'IDR001', numeric ? (c === 45 ? `'${t}' is negative; register values are unsigned 64-bit` : num.message) : `expected a value (0x… or decimal), found '${t}'`, tokStart[k]!, tokEnd[k]!);
-      return undefined;
+      this.problem(numeric ? 'IDR004' : 'IDR001', numeric ? (c === 45 ? `'${t}' is negative; register values are unsigned 64-bit` : this.numMessage) : `expected a value (0x… or decimal), found '${t}'`, tokStart[k]!, tokEnd[k]!);
     }
-    return { value: num.value, range: this.range(tokStart[k]!, tokEnd[k]!) };
+    return value;
   }
 
   private parseAccess(action: 'get' | 'set' | 'mrs' | 'msr', vcpu: number, eq: number): boolean {
@@ -721,21 +838,22 @@ class LineParser {
       this.problem('IDR001', `expected a register after ${action} (${EXAMPLES})`, tokStart[2]!, tokEnd[2]!);
       return false;
     }
-    const { ref: reg, next } = this.regRef(3, eq);
+    const reg = this.regRef(3, eq);
+    const next = this.regNext;
     switch (action) {
       case 'get': {
         if (next < eq) this.extra(next, eq, 'the register');
         const result = this.parseResult(eq, 'read');
-        const ev: GetEvent = { kind: 'get', vcpu, reg, range: this.lineRange() };
-        if (result) ev.result = result;
+        const range = this.lineRange();
+        const ev: GetEvent = result ? { kind: 'get', vcpu, reg, range, result } : { kind: 'get', vcpu, reg, range };
         this.events.push(ev);
         return true;
       }
       case 'mrs': {
         if (next < eq) this.extra(next, eq, 'the register');
         const result = this.parseResult(eq, 'guestRead');
-        const ev: GuestReadEvent = { kind: 'mrs', vcpu, reg, range: this.lineRange() };
-        if (result) ev.result = result;
+        const range = this.lineRange();
+        const ev: GuestReadEvent = result ? { kind: 'mrs', vcpu, reg, range, result } : { kind: 'mrs', vcpu, reg, range };
         this.events.push(ev);
         return true;
       }
@@ -745,10 +863,11 @@ class LineParser {
           return false;
         }
         const v = this.value(next);
-        if (!v) return false;
+        if (v === undefined) return false;
+        const valueRange = this.range(tokStart[next]!, tokEnd[next]!);
         this.extra(next + 1, eq, 'the value');
         const result = this.parseResult(eq, 'status');
-        const ev: SetEvent = { kind: 'set', vcpu, reg, value: v.value, valueRange: v.range, range: this.lineRange() };
+        const ev: SetEvent = { kind: 'set', vcpu, reg, value: v, valueRange, range: this.lineRange() };
         if (result) ev.result = result;
         this.events.push(ev);
         return true;
@@ -756,8 +875,9 @@ class LineParser {
       case 'msr': {
         let v: { value: bigint; range: Range } | undefined;
         if (next < eq) {
-          v = this.value(next);
-          if (!v) return false;
+          const value = this.value(next);
+          if (value === undefined) return false;
+          v = { value, range: this.range(tokStart[next]!, tokEnd[next]!) };
           this.extra(next + 1, eq, 'the value');
         }
         const result = this.parseResult(eq, 'guestWrite');
@@ -768,11 +888,61 @@ class LineParser {
   }
 }
 
+/**
+ * Parses an .idtrace document given in line-aligned pieces, as a big file is read in blocks. Feeding a
+ * document in any such pieces gives what parseIdtrace gives for the whole text: the same events (drained as
+ * they come), findings, stats and ranges. Never throws.
+ */
+export class IdtraceStream {
+  private readonly p = new LineParser();
+  private fed = false;
+  private lines = 0;
+
+  constructor(_path?: string) {}
+
+  /**
+   * Parses the complete lines of `text`, whose first line is document line `firstLine` (0-based). Returns
+   * how many UTF-16 code units were consumed; the caller passes the unconsumed rest again at the start of
+   * the next text. When `final` is true the text is the end of the document and everything is consumed.
+   * Non-final texts end with '\n' (a text without one consumes nothing).
+   */
+  feed(text: string, firstLine: number, final: boolean): number {
+    // One final feed is a whole document its caller holds anyway (parseIdtrace, the editor): events may
+    // share its characters. Pieces of a bigger document are dropped after parsing, so nothing may.
+    if (!this.fed) this.p.ownStrings = !final;
+    this.fed = true;
+    const consumed = this.p.run(text, firstLine, final);
+    if (this.p.lineAfter > this.lines) this.lines = this.p.lineAfter;
+    return consumed;
+  }
+
+  /** The document line after the last one parsed: the `firstLine` of the next feed. */
+  get nextLine(): number {
+    return this.lines;
+  }
+
+  /** Events produced since the last drain (the stream keeps no reference to them afterwards). */
+  drain(): TraceEvent[] {
+    const events = this.p.events;
+    this.p.events = [];
+    return events;
+  }
+
+  /** After the final feed: every syntax finding and the stats of the whole document; `events` is empty (drained). */
+  finish(): ParseResult {
+    const p = this.p;
+    return { format: 'idtrace', events: [], findings: p.findings, stats: { lines: this.lines, understood: p.understood, skipped: p.skipped } };
+  }
+}
+
 /** Parses an .idtrace document. Never throws; every line is either understood or has a finding. */
-export function parseIdtrace(text: string, _path?: string): ParseResult {
-  const p = new LineParser(text);
-  p.run();
-  return { format: 'idtrace', events: p.events, findings: p.findings, stats: { lines: p.lines, understood: p.understood, skipped: p.skipped } };
+export function parseIdtrace(text: string, path?: string): ParseResult {
+  const s = new IdtraceStream(path);
+  s.feed(text, 0, true);
+  const events = s.drain();
+  const result = s.finish();
+  result.events = events;
+  return result;
 }
 
 const IDTRACE_KEYWORDS = ['vcpu ', 'kernel ', 'host ', 'cap '];

@@ -2,9 +2,14 @@
 // every vCPU sees that copy ("per-VM storage, per-vCPU visibility", kvm-model.md §0, §2.3-§2.4); MPIDR and
 // CLIDR are per vCPU. The host dump gives the limit (the fresh-vCPU values); without one the model checks
 // what needs no limit and learns reference values from what userspace reads.
+//
+// Streaming: ReplaySession replays events in batches (a big trace is parsed block by block), and replay()
+// is one batch. The replayer keeps nothing per event except, when asked, the predictions and definitions
+// the editor shows; what findings point back to (the last set of a register, an observation) is kept per
+// register, so memory is bounded by the registers and vCPUs, not by the trace.
 import { makeFinding, type Finding, type FindingCode, type FindingFix, type Range, type RelatedLocation } from '../findings.ts';
 import { FIRST_RUN_MUTABLE, KVM_REGISTERS, LIMIT_EDITS, VCPU_FEATURES, type LimitFeature, type RegisterPolicy } from '../data/kvm-policy.ts';
-import { encodingKey, type DumpEntry, type Encoding, type Outcome, type RecordedOutcome, type RegisterDump, type TraceEvent } from './events.ts';
+import { encodingKey, type DumpEntry, type Encoding, type KernelEvent, type Outcome, type RecordedOutcome, type RegisterDump, type TraceEvent } from './events.ts';
 import {
   fieldMask,
   fieldOf,
@@ -92,7 +97,7 @@ interface Slot {
   /** Bumped whenever the value may have changed; observations compare only within one epoch. */
   epoch: number;
   /** Up to two observations of the current epoch from different vCPUs: enough to find any disagreement. */
-  observations: { vcpu: number; value: bigint; epoch: number; eventIndex: number }[];
+  observations: { vcpu: number; value: bigint; epoch: number; range: Range }[];
   reported022: Set<number>;
   reportedUnchecked: Set<string>;
   /**
@@ -100,6 +105,10 @@ interface Slot {
    * policy, so it is made on first use: comparable() runs several times per guest read.
    */
   runMutable?: bigint;
+  /** comparable() as computed for cmpUnknown and cmpRun: a register is read far more often than either changes. */
+  cmp?: bigint;
+  cmpUnknown?: bigint;
+  cmpRun?: boolean;
   /** hex64(value) for the value in valueHexOf: a register is read far more often than it changes. */
   valueHex?: string;
   valueHexOf?: bigint;
@@ -162,7 +171,11 @@ class Replayer {
   readonly hostCtr?: bigint;
   private reportedEl2 = false;
 
-  constructor(readonly events: TraceEvent[], readonly options: ReplayOptions) {
+  /** Whether predictions and definitions are kept (the editor's per-event views need them; a check does not). */
+  private readonly keepPerEvent: boolean;
+
+  constructor(readonly options: ReplayOptions, traceKernel: KernelEvent | undefined, keepPerEvent: boolean) {
+    this.keepPerEvent = keepPerEvent;
     const host = options.host;
     for (const e of host?.dump.entries ?? []) if (e.reg.enc) this.hostEntries.set(encodingKey(e.reg.enc), e);
     const pfr0 = this.hostEntries.get(encodingKey({ op0: 3, op1: 0, crn: 0, crm: 4, op2: 0 }));
@@ -170,11 +183,10 @@ class Replayer {
     if (pfr0) this.hostHas32bitEL0 = (pfr0.value & 0xfn) === 2n;
     const ctr = this.hostEntries.get(encodingKey({ op0: 3, op1: 3, crn: 0, crm: 0, op2: 1 }));
     if (ctr) this.hostCtr = ctr.value;
-    const traceKernel = events.find((e) => e.kind === 'kernel');
     // The dump's own kernel is not used: design.md makes the newest rules the default.
-    this.kernelText = options.kernel ?? (traceKernel?.kind === 'kernel' ? traceKernel.version : undefined);
+    this.kernelText = options.kernel ?? traceKernel?.version;
     this.kernel = resolveKernel(this.kernelText);
-    if (traceKernel?.kind === 'kernel' && this.kernelText === traceKernel.version && !this.kernel.recognised) {
+    if (traceKernel && this.kernelText === traceKernel.version && !this.kernel.recognised) {
       this.add('IDR001', `kernel version "${traceKernel.version}" not understood (expected e.g. 6.15): the newest rules apply`, traceKernel.versionRange, { severity: 'warning' });
     }
   }
@@ -184,7 +196,12 @@ class Replayer {
   }
 
   predict(i: number, predicted: string): void {
-    this.predictions.push({ eventIndex: i, predicted });
+    if (this.keepPerEvent) this.predictions.push({ eventIndex: i, predicted });
+  }
+
+  /** Which set defined the value an access saw (go-to-definition). */
+  define(i: number, slot: Slot): void {
+    if (this.keepPerEvent) this.definitions.push({ eventIndex: i, ...(slot.setEventIndex !== undefined ? { setEventIndex: slot.setEventIndex } : {}) });
   }
 
   vcpu(id: number): Vcpu {
@@ -316,6 +333,15 @@ class Replayer {
 
   /** The bits a comparison of an observed value may use: known ones, minus the fields the first run may change. */
   comparable(slot: Slot): bigint {
+    if (slot.cmpUnknown === slot.unknown && slot.cmpRun === this.hasRun) return slot.cmp!;
+    const cmp = this.computeComparable(slot);
+    slot.cmp = cmp;
+    slot.cmpUnknown = slot.unknown;
+    slot.cmpRun = this.hasRun;
+    return cmp;
+  }
+
+  private computeComparable(slot: Slot): bigint {
     const m = ~slot.unknown & U64;
     if (!this.hasRun) return m;
     let mutable = slot.runMutable;
@@ -356,28 +382,27 @@ class Replayer {
 
   // --- events ----------------------------------------------------------------------------------------
 
-  run(): void {
-    this.events.forEach((e, i) => {
-      switch (e.kind) {
-        case 'kernel':
-        case 'host':
-          return;
-        case 'cap':
-          return this.onCap(e, i);
-        case 'init':
-          return this.onInit(e, i);
-        case 'get':
-          return this.onGet(e, i);
-        case 'set':
-          return this.onSet(e, i);
-        case 'run':
-          return this.onRun(e, i);
-        case 'mrs':
-          return this.onMrs(e, i);
-        case 'msr':
-          return this.onMsr(e, i);
-      }
-    });
+  /** Replays event `i` (its index in the whole trace). */
+  step(e: TraceEvent, i: number): void {
+    switch (e.kind) {
+      case 'kernel':
+      case 'host':
+        return;
+      case 'cap':
+        return this.onCap(e, i);
+      case 'init':
+        return this.onInit(e, i);
+      case 'get':
+        return this.onGet(e, i);
+      case 'set':
+        return this.onSet(e, i);
+      case 'run':
+        return this.onRun(e, i);
+      case 'mrs':
+        return this.onMrs(e, i);
+      case 'msr':
+        return this.onMsr(e, i);
+    }
   }
 
   onCap(e: Extract<TraceEvent, { kind: 'cap' }>, i: number): void {
@@ -524,7 +549,7 @@ class Replayer {
     const target = this.userAccessTarget(e, i, 'KVM_GET_ONE_REG');
     if (!target) return;
     const { enc, name, slot } = target;
-    this.definitions.push({ eventIndex: i, ...(slot.setEventIndex !== undefined ? { setEventIndex: slot.setEventIndex } : {}) });
+    this.define(i, slot);
     if (slot.unknown === 0n) this.predict(i, this.valueHex(slot));
     const rec = e.result?.outcome;
     if (!rec) return;
@@ -532,17 +557,16 @@ class Replayer {
       if (slot.unknown === 0n) this.checkRecorded(hex64(slot.value), e.result, '', { register: name });
       return;
     }
-    const got = rec.value & U64;
-    const cmp = this.comparable(slot);
+    const got = inU64(rec.value);
     let explained = false;
-    if (((got ^ slot.value) & cmp) !== 0n && e.result) {
+    if (got !== slot.value && ((got ^ slot.value) & this.comparable(slot)) !== 0n && e.result) {
       explained = true;
       this.add('IDR015', `KVM_GET_ONE_REG ${name} returned ${hex64(got)}, but the VM's value is ${hex64(slot.value)}`, e.result.range, {
         register: name, related: this.related(slot),
       });
     }
     this.learn(slot, got, 'get', e.range);
-    if (isVmSlot(slot)) this.observe(slot, e.vcpu, got, i, e.result?.range ?? e.range, name, explained);
+    if (isVmSlot(slot)) this.observe(slot, e.vcpu, got, e.range, e.result?.range ?? e.range, name, explained);
   }
 
   /** Take what userspace read as the truth: it fills unknown bits and, without a host, becomes the reference. */
@@ -563,23 +587,30 @@ class Replayer {
     }
   }
 
-  private observe(slot: Slot, vcpu: number, value: bigint, i: number, range: Range, name: string, explained: boolean): void {
-    const cmp = this.comparable(slot) | (slot.unknown & U64);
-    const mutable = ~this.comparable(slot) & ~slot.unknown & U64;
-    const usable = cmp & ~mutable;
-    if (slot.observations[0] && slot.observations[0].epoch !== slot.epoch) slot.observations = [];
-    if (!explained && !slot.reported022.has(slot.epoch)) {
-      const other = slot.observations.find((o) => o.vcpu !== vcpu && ((o.value ^ value) & usable) !== 0n);
+  private observe(slot: Slot, vcpu: number, value: bigint, lineRange: Range, range: Range, name: string, explained: boolean): void {
+    const obs = slot.observations;
+    if (obs[0] && obs[0].epoch !== slot.epoch) slot.observations = [];
+    if (!explained && slot.observations.length > 0 && !slot.reported022.has(slot.epoch)) {
+      // The bits both reads must agree on: known and stable ones, plus the unknown ones (equal on every vCPU
+      // even though the model does not know them); the fields the first run may change are left out.
+      const usable = this.comparable(slot) | (slot.unknown & U64);
+      let other: Slot['observations'][number] | undefined;
+      for (const o of slot.observations) {
+        if (o.vcpu !== vcpu && o.value !== value && ((o.value ^ value) & usable) !== 0n) {
+          other = o;
+          break;
+        }
+      }
       if (other) {
         slot.reported022.add(slot.epoch);
         this.add('IDR022', `vCPU ${vcpu} observed ${name} = ${hex64(value)}, but vCPU ${other.vcpu} observed ${hex64(other.value)}: a VM-wide register must read the same on every vCPU`, range, {
           register: name,
-          related: [{ range: this.events[other.eventIndex]!.range, message: `vCPU ${other.vcpu} observed ${hex64(other.value)} here` }],
+          related: [{ range: other.range, message: `vCPU ${other.vcpu} observed ${hex64(other.value)} here` }],
         });
       }
     }
-    if (slot.observations.length < 2 && !slot.observations.some((o) => o.vcpu === vcpu)) {
-      slot.observations.push({ vcpu, value, epoch: slot.epoch, eventIndex: i });
+    if (slot.observations.length < 2 && slot.observations[0]?.vcpu !== vcpu && slot.observations[1]?.vcpu !== vcpu) {
+      slot.observations.push({ vcpu, value, epoch: slot.epoch, range: lineRange });
     }
   }
 
@@ -705,7 +736,7 @@ class Replayer {
     const v = this.vcpu(e.vcpu);
     const slot = this.slotFor(v, enc);
     if (!slot) return;
-    this.definitions.push({ eventIndex: i, ...(slot.setEventIndex !== undefined ? { setEventIndex: slot.setEventIndex } : {}) });
+    this.define(i, slot);
     // Without the capability MIDR/REVIDR/AIDR show the physical CPU's values (kvm-model.md §2.2, §0.1 item 12).
     if (p.classes.includes('implementation') && !this.caps.has('ARM_WRITABLE_IMP_ID_REGS')) return;
     if (!slot.unknown) this.predict(i, this.valueHex(slot));
@@ -715,16 +746,15 @@ class Replayer {
       if (!slot.unknown) this.checkRecorded(this.valueHex(slot), e.result, `a guest read of ${name} returns the VM's value`, { register: name });
       return;
     }
-    const got = rec.value & U64;
-    const cmp = this.comparable(slot);
+    const got = inU64(rec.value);
     let explained = false;
-    if (((got ^ slot.value) & cmp) !== 0n && e.result) {
+    if (got !== slot.value && ((got ^ slot.value) & this.comparable(slot)) !== 0n && e.result) {
       explained = true;
       this.add('IDR020', `the guest read ${name} = ${hex64(got)}, but the VM's value is ${hex64(slot.value)}`, e.result.range, {
         register: name, related: this.related(slot),
       });
     }
-    if (isVmSlot(slot)) this.observe(slot, e.vcpu, got, i, e.result?.range ?? e.range, name, explained);
+    if (isVmSlot(slot)) this.observe(slot, e.vcpu, got, e.range, e.result?.range ?? e.range, name, explained);
   }
 
   onMsr(e: Extract<TraceEvent, { kind: 'msr' }>, i: number): void {
@@ -779,6 +809,11 @@ class Replayer {
   }
 }
 
+/** `v & U64`, without making a new bigint for the values parsers give (already 64-bit). */
+function inU64(v: bigint): bigint {
+  return v >= 0n && v <= U64 ? v : v & U64;
+}
+
 function isVmSlot(slot: Slot): boolean {
   return !slot.p.classes.includes('per-vcpu');
 }
@@ -787,12 +822,51 @@ function hostOpt(h: boolean | undefined): { hostHas32bitEL0?: boolean } {
   return h === undefined ? {} : { hostHas32bitEL0: h };
 }
 
+/** Options of a ReplaySession: the trace's `kernel` event (replay() finds it; a streaming caller passes it). */
+export interface ReplaySessionOptions extends ReplayOptions {
+  /** The trace's first `kernel` event; options.kernel wins over it. Its range locates an IDR001 when unknown. */
+  kernelEvent?: KernelEvent;
+  /** Keep predictions and definitions (one record per access). Default true; false returns them empty. */
+  keepPerEvent?: boolean;
+}
+
+/**
+ * Replays a trace given in batches, as a big file is parsed block by block: the result equals replay() of
+ * all the events, provided the trace's kernel event is passed up front (a `kernel` line later in the trace
+ * still applies from the first event, as in replay()). Never throws on bad input.
+ */
+export class ReplaySession {
+  private readonly r: Replayer;
+  private readonly keepPerEvent: boolean;
+  private next = 0;
+
+  constructor(options: ReplaySessionOptions = {}) {
+    const { kernelEvent, keepPerEvent, ...replayOptions } = options;
+    this.keepPerEvent = keepPerEvent ?? true;
+    this.r = new Replayer(replayOptions, kernelEvent, this.keepPerEvent);
+  }
+
+  /** Replays the next events; event indices continue across calls. */
+  feed(events: readonly TraceEvent[]): void {
+    const r = this.r;
+    let i = this.next;
+    for (let k = 0; k < events.length; k++) r.step(events[k]!, i++);
+    this.next = i;
+  }
+
+  finish(): ReplayResult {
+    const r = this.r;
+    return { findings: r.findings, vm: r.snapshot(), predictions: this.keepPerEvent ? r.predictions : [], definitions: this.keepPerEvent ? r.definitions : [] };
+  }
+}
+
 /**
  * Replay a trace: predict KVM's answer for every userspace access, check the recorded results and the
  * guest's view, and return the VM's final state. Never throws on bad input: events it cannot use are skipped.
  */
 export function replay(events: TraceEvent[], options: ReplayOptions = {}): ReplayResult {
-  const r = new Replayer(events, options);
-  r.run();
-  return { findings: r.findings, vm: r.snapshot(), predictions: r.predictions, definitions: r.definitions };
+  const kernelEvent = events.find((e): e is KernelEvent => e.kind === 'kernel');
+  const session = new ReplaySession({ ...options, ...(kernelEvent ? { kernelEvent } : {}) });
+  session.feed(events);
+  return session.finish();
 }
