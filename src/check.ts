@@ -26,7 +26,7 @@ import type { FormatId, LineChange, LineSource, ParseResult, ParseStats, Reparse
 import { parseIdtrace, sniffIdtrace } from './formats/idtrace.ts';
 import { parseIddump, sniffIddump } from './formats/iddump.ts';
 import type { HostEvent, RegisterDump } from './model/events.ts';
-import { replay, type ReplayResult } from './model/vm.ts';
+import { replay, type ReplayOptions, type ReplayResult } from './model/vm.ts';
 import { judgeWrites, verdictFindings } from './diff.ts';
 
 export type Parser = (text: string, path?: string) => ParseResult;
@@ -201,7 +201,7 @@ function isInside(root: string, path: string): boolean {
 
 const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
-interface HostResolution {
+export interface HostResolution {
   info?: HostInfo;
   findings: Finding[];
 }
@@ -343,19 +343,43 @@ export function streamParser(format: FormatId): StreamParser | undefined {
   return registry.find((h) => h.id === format)?.stream?.();
 }
 
+/**
+ * A trace replayed while it was read (the CLI's block reader): the host was resolved from the events before
+ * the first access, and the replay session holds the result.
+ */
+export interface StreamedReplay {
+  host: HostResolution;
+  result: () => ReplayResult;
+}
+
+/** The host of a trace from its leading events (host lines), for a replay that starts before the end is read. */
+export function resolveTraceHost(path: string, leading: ParseResult, options: CheckOptions): HostResolution {
+  return resolveHost({ path }, leading, options);
+}
+
+/** What the VM model is given: the kernel option, the usable host, the trace's path. */
+export function replayOptionsFor(path: string, host: HostInfo | undefined, options: CheckOptions): ReplayOptions {
+  const usable = host && !host.error && host.dump ? host : undefined;
+  return {
+    ...(options.kernel !== undefined && options.kernel !== '' ? { kernel: options.kernel } : {}),
+    ...(usable ? { host: { dump: usable.dump!, path: usable.path } } : {}),
+    path,
+  };
+}
+
 /** Everything after parsing: host, replay or judgement, the findings cap and order. Never throws. */
-export function checkParsed(path: string, parse: ParseResult, options: CheckOptions = {}): FileReport {
+export function checkParsed(path: string, parse: ParseResult, options: CheckOptions = {}, streamed?: StreamedReplay): FileReport {
   const input = { path };
   const findings: Finding[] = [...parse.findings];
   const dependencies: string[] = [];
   let host: HostInfo | undefined;
   let replayResult: ReplayResult | undefined;
   // A dump-like format checks its values against a host; anything with accesses is a trace to replay.
-  const accesses = parse.events.some((e) => e.kind !== 'host' && e.kind !== 'kernel');
+  const accesses = streamed !== undefined || parse.events.some((e) => e.kind !== 'host' && e.kind !== 'kernel');
   const proposes = ((parse as { proposed?: unknown[] }).proposed?.length ?? 0) > 0;
   const isTrace = parse.format !== 'unknown' && (accesses || (parse.dump === undefined && !proposes));
   if (parse.format !== 'unknown' && (isTrace || options.host || parse.events.length > 0)) {
-    const h = resolveHost(input, parse, options);
+    const h = streamed?.host ?? resolveHost(input, parse, options);
     findings.push(...h.findings);
     host = h.info;
     if (host) dependencies.push(host.path);
@@ -363,11 +387,7 @@ export function checkParsed(path: string, parse: ParseResult, options: CheckOpti
   const usableHost = host && !host.error && host.dump ? host : undefined;
   if (isTrace) {
     try {
-      replayResult = replay(parse.events, {
-        ...(options.kernel !== undefined && options.kernel !== '' ? { kernel: options.kernel } : {}),
-        ...(usableHost ? { host: { dump: usableHost.dump!, path: usableHost.path } } : {}),
-        path: input.path,
-      });
+      replayResult = streamed ? streamed.result() : replay(parse.events, replayOptionsFor(input.path, usableHost, options));
       findings.push(...replayResult.findings);
     } catch (err) {
       findings.push(makeFinding('IDR001', `internal error in the VM model: ${(err as Error).message}`, ZERO_RANGE));

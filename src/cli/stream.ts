@@ -2,7 +2,11 @@
 // never holds the whole text: performance.md §5 asks for a peak RSS of at most 1.5× the file, and a
 // 100 MB trace read whole is a 100 MB Buffer plus a 100 MB string before any parsing.
 import { isAscii } from 'node:buffer';
-import { checkParsed, detectDocumentFormat, streamParser, type CheckOptions, type FileReport } from '../check.ts';
+import { checkParsed, detectDocumentFormat, replayOptionsFor, resolveTraceHost, streamParser, type CheckOptions, type FileReport, type HostResolution } from '../check.ts';
+import { IdtraceStream } from '../formats/idtrace.ts';
+import { ReplaySession } from '../model/vm.ts';
+import type { KernelEvent, TraceEvent } from '../model/events.ts';
+import type { ParseResult } from '../formats/types.ts';
 import type { FormatId } from '../formats/types.ts';
 
 /** An open file, read front to back. */
@@ -13,8 +17,8 @@ export interface BlockFile {
   close(): void;
 }
 
-/** Files at least this big are streamed when their format allows it; smaller ones are not worth it. */
-export const STREAM_MIN_BYTES = 8 * 1024 * 1024;
+/** Files at least this big are streamed when their format allows it (an .idtrace of 4 MiB read whole peaks at 150 MB). */
+export const STREAM_MIN_BYTES = 1024 * 1024;
 const BLOCK_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -26,67 +30,143 @@ function decodePiece(piece: Buffer): { text: string; ascii: boolean } {
   return { text: piece.toString(ascii ? 'latin1' : 'utf8'), ascii };
 }
 
+/** Thrown by a feed to give up streaming (the caller then reads the file whole). */
+class NotStreamable extends Error {}
+
+type Feed = (text: string, firstLine: number, final: boolean) => { consumed: number; nextLine: number };
+
 /**
  * Checks a file by blocks when its format has a block parser; undefined when it has not (or the file is
- * UTF-16), and the caller reads it whole. Detection sees the first block, which holds far more than the
- * 64 KiB the sniffers look at.
- *
- * The part of a block the parser leaves (a partial last line, a record that may continue) is kept as bytes
- * and read again in front of the next block: joining strings instead would copy every block once more.
+ * UTF-16, or an .idtrace names its kernel or host after its first access), and the caller reads it whole.
+ * Detection sees the first block, which holds far more than the 64 KiB the sniffers look at.
  */
 export function checkStreamed(
   path: string,
   file: BlockFile,
   options: CheckOptions,
-  tuning: { blockBytes?: number; format?: FormatId } = {},
+  tuning: { blockBytes?: number; format?: FormatId; pieceBytes?: number } = {},
 ): FileReport | undefined {
-  const blockBytes = tuning.blockBytes ?? BLOCK_BYTES;
-  let buf = Buffer.allocUnsafe(Math.max(16, blockBytes));
-  let have = fill(file, buf, 0);
+  const buf = Buffer.allocUnsafe(Math.max(16, tuning.blockBytes ?? BLOCK_BYTES));
+  const have = fill(file, buf, 0);
   if (have >= 2 && ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff))) return undefined;
   const bom = have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-  const parser = streamParser(tuning.format ?? detectDocumentFormat(decodePiece(buf.subarray(bom, have)).text, path));
-  if (!parser) return undefined;
-  let start = bom;
-  let line = 0;
+  const format = tuning.format ?? detectDocumentFormat(decodePiece(buf.subarray(bom, have)).text, path);
+  try {
+    if (format === 'idtrace') return streamIdtrace(path, file, options, { buf, have, start: bom }, tuning.pieceBytes ?? IDTRACE_PIECE_BYTES);
+    const parser = streamParser(format);
+    if (!parser) return undefined;
+    pump(file, { buf, have, start: bom }, Number.POSITIVE_INFINITY, (t, l, f) => parser.feed(t, l, f));
+    return checkParsed(path, parser.finish(), options);
+  } catch (err) {
+    if (err instanceof NotStreamable) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * An .idtrace is one event per line and its replay can go on as it is read: events are replayed piece by
+ * piece and dropped (the CLI needs no per-event records). Pieces are small: a few MiB of lines would make
+ * tens of thousands of events live at once, which V8 then promotes to the old heap.
+ */
+const IDTRACE_PIECE_BYTES = 64 * 1024;
+
+function streamIdtrace(path: string, file: BlockFile, options: CheckOptions, at: Pump, pieceBytes: number): FileReport {
+  const stream = new IdtraceStream(path);
+  // Events before the first access (kernel, host, comments' cap lines): the replay starts once they are known.
+  let leading: TraceEvent[] = [];
+  let session: ReplaySession | undefined;
+  let host: HostResolution | undefined;
+  const start = (): void => {
+    const lead: ParseResult = { format: 'idtrace', events: leading, findings: [], stats: { lines: 0, understood: 0, skipped: 0 } };
+    host = resolveTraceHost(path, lead, options);
+    const kernelEvent = leading.find((e): e is KernelEvent => e.kind === 'kernel');
+    session = new ReplaySession({ ...replayOptionsFor(path, host.info, options), ...(kernelEvent ? { kernelEvent } : {}), keepPerEvent: false });
+    session.feed(leading);
+    leading = [];
+  };
+  pump(file, at, pieceBytes, (t, l, f) => {
+    const consumed = stream.feed(t, l, f);
+    const events = stream.drain();
+    if (!session) {
+      const first = events.findIndex((e) => e.kind !== 'kernel' && e.kind !== 'host');
+      if (first < 0) leading.push(...events);
+      else {
+        leading.push(...events.slice(0, first));
+        start();
+        feedChecked(session!, events.slice(first));
+      }
+    } else feedChecked(session, events);
+    return { consumed, nextLine: stream.nextLine };
+  });
+  const parse = stream.finish();
+  if (!session) return checkParsed(path, { ...parse, events: leading }, options);
+  const s = session;
+  return checkParsed(path, parse, options, { host: host!, result: () => s.finish() });
+}
+
+/** A kernel or host line after the first access changes the rules for what was replayed: read it whole. */
+function feedChecked(session: ReplaySession, events: TraceEvent[]): void {
+  for (const e of events) if (e.kind === 'kernel' || e.kind === 'host') throw new NotStreamable();
+  session.feed(events);
+}
+
+/** The read state: bytes [start, have) of buf are read and not yet consumed. */
+interface Pump {
+  buf: Buffer;
+  have: number;
+  start: number;
+}
+
+/**
+ * Feeds the file to `feed` in pieces of whole lines (at most `pieceBytes` unless a line is longer). What a
+ * feed leaves (a partial line, a record that may continue) is kept as bytes and read again in front of
+ * the next block: joining strings instead would copy every block once more.
+ */
+function pump(file: BlockFile, at: Pump, pieceBytes: number, feed: Feed): void {
+  let { buf, have, start } = at;
   let atEnd = have < buf.length;
-  for (;;) {
-    const chunk = buf.subarray(start, have);
-    const lastNl = atEnd ? chunk.length - 1 : chunk.lastIndexOf(10);
-    if (lastNl < 0 && !atEnd) {
-      // One line (or one unfinished record) longer than the buffer: make room and read on.
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger, 0, start, have);
-      have -= start;
-      start = 0;
-      buf = bigger;
-      have = fill(file, buf, have);
-      atEnd = have < buf.length;
-      continue;
-    }
-    const piece = decodePiece(chunk.subarray(0, lastNl + 1));
-    const r = parser.feed(piece.text, line, atEnd);
-    if (atEnd) break;
-    line = r.nextLine;
-    const consumed = piece.ascii ? r.consumed : Buffer.byteLength(piece.text.slice(0, r.consumed), 'utf8');
-    if (consumed === 0 && start === 0 && have === buf.length) {
-      // Nothing could be finished in a full buffer: the same bytes would come back. Grow it.
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger, 0, 0, have);
-      buf = bigger;
-      have = fill(file, buf, have);
-      atEnd = have < buf.length;
-      continue;
-    }
-    start += consumed;
-    // Keep what is left at the front of the buffer and fill the rest.
-    buf.copy(buf, 0, start, have);
+  let line = 0;
+  let limit = pieceBytes;
+  const refill = (grow: boolean): void => {
+    const next = grow ? Buffer.allocUnsafe(buf.length * 2) : buf;
+    buf.copy(next, 0, start, have);
     have -= start;
     start = 0;
+    buf = next;
     have = fill(file, buf, have);
     atEnd = have < buf.length;
+  };
+  for (;;) {
+    const chunk = buf.subarray(start, have);
+    const final = atEnd && chunk.length <= limit;
+    let end = chunk.length;
+    if (!final) {
+      const nl = chunk.lastIndexOf(10, Math.min(chunk.length, limit) - 1);
+      if (nl >= 0) end = nl + 1;
+      else if (limit < chunk.length && chunk.indexOf(10, limit) >= 0) end = chunk.indexOf(10, limit) + 1;
+      else if (atEnd) end = chunk.length;
+      else {
+        // No whole line in what is read: make room (or more room) and read on.
+        refill(start === 0);
+        continue;
+      }
+    }
+    const last = final || (atEnd && end === chunk.length);
+    const piece = decodePiece(chunk.subarray(0, end));
+    const r = feed(piece.text, line, last);
+    if (last) return;
+    line = r.nextLine;
+    const consumed = piece.ascii ? r.consumed : Buffer.byteLength(piece.text.slice(0, r.consumed), 'utf8');
+    if (consumed === 0) {
+      // Nothing could be finished in this piece (a record that may continue): offer more next time.
+      if (limit < chunk.length) limit = Math.max(limit * 2, end * 2); // the piece was cut short: a longer one
+      else refill(start === 0 && have === buf.length); // all complete lines were offered: read more
+      continue;
+    }
+    limit = pieceBytes;
+    start += consumed;
+    if (!atEnd && have - start < Math.min(pieceBytes, buf.length / 2)) refill(false);
   }
-  return checkParsed(path, parser.finish(), options);
 }
 
 /** Fills buf from offset `from` until it is full or the file ends; the bytes now in buf. */

@@ -84,6 +84,35 @@ describe('checkStreamed equals a whole-file check', () => {
     }
   });
 
+  const idtraces = [join(__dirname, '..', 'fixtures', 'idtrace'), join(__dirname, '..', '..', 'examples')].flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.idtrace'))
+      .map((f) => join(d, f)),
+  );
+  it(`.idtrace (${idtraces.length} fixtures and examples): replayed while read, same findings and counts`, () => {
+    let streamedCount = 0;
+    for (const path of idtraces) {
+      const bytes = readFileSync(path);
+      const whole = checkDocument({ path, text: decodeText(bytes) });
+      for (const [blockBytes, pieceBytes] of [[64, 16], [200, 50], [4096, 1 << 20]] as const) {
+        const streamed = checkStreamed(path, memoryFile(bytes, [37]), {}, { blockBytes, pieceBytes, format: 'idtrace' });
+        if (!streamed) continue; // a kernel or host line after the first access: read whole
+        streamedCount++;
+        assert.deepEqual(streamed.findings, whole.findings, `${path} (block ${blockBytes}, piece ${pieceBytes})`);
+        assert.deepEqual(streamed.stats, whole.stats);
+        assert.deepEqual(streamed.vm, whole.vm);
+        assert.deepEqual(streamed.dependencies, whole.dependencies);
+      }
+    }
+    assert.ok(streamedCount >= idtraces.length * 2, `streamed ${streamedCount} of ${idtraces.length * 3}`);
+  });
+
+  it('an .idtrace that names its kernel after the first access is read whole', () => {
+    const text = 'vcpu 0 init\nvcpu 0 get ID_AA64PFR0_EL1\nkernel 6.1\n';
+    assert.equal(checkStreamed('k.idtrace', memoryFile(Buffer.from(text), []), {}, { blockBytes: 64, format: 'idtrace' }), undefined);
+    assert.ok(checkStreamed('k.idtrace', memoryFile(Buffer.from('kernel 6.1\n' + text.replace('kernel 6.1\n', '')), []), {}, { blockBytes: 64, format: 'idtrace' }));
+  });
+
   it('formats without a block parser and UTF-16 files are left to the whole-file check', () => {
     assert.equal(checkStreamed('x.json', memoryFile(Buffer.from('{"cpu_template": {}}\n'), []), {}, { blockBytes: 64 }), undefined);
     assert.equal(checkStreamed('x.txt', memoryFile(Buffer.from('\ufeffabc', 'utf16le'), []), {}, { blockBytes: 64 }), undefined);
