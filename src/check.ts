@@ -25,7 +25,7 @@ import { compareByPosition, compareFindings, makeFinding, type Finding, type Ran
 import type { FormatId, LineChange, LineSource, ParseResult, ParseStats, Reparser, StreamParser } from './formats/types.ts';
 import { parseIdtrace, sniffIdtrace } from './formats/idtrace.ts';
 import { parseIddump, sniffIddump } from './formats/iddump.ts';
-import type { HostEvent, RegisterDump } from './model/events.ts';
+import type { HostEvent, RegisterDump, TraceEvent } from './model/events.ts';
 import { replay, type ReplayOptions, type ReplayResult } from './model/vm.ts';
 import { judgeWrites, verdictFindings } from './diff.ts';
 
@@ -330,7 +330,24 @@ export function recheckDocument(prev: FileReport, source: LineSource, change: Li
   } catch {
     parse = undefined; // the full check that follows reports what the parser has to say
   }
-  return parse ? checkParsed(prev.path, parse, options) : undefined;
+  if (!parse) return undefined;
+  // An edit that changed no event (most edits of a trace: events are one per register and vCPU) leaves the
+  // replay as it was; with no host to resolve again, it is reused.
+  if (change.delta === 0 && prev.replay && !prev.host && options.host === undefined && sameEvents(prev.parse.events, parse.events)) {
+    const replayed = prev.replay;
+    return checkParsed(prev.path, parse, options, { host: { findings: [] }, result: () => replayed });
+  }
+  return checkParsed(prev.path, parse, options);
+}
+
+function sameEvents(a: readonly TraceEvent[], b: readonly TraceEvent[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && eventText(a[i]!) !== eventText(b[i]!)) return false;
+  return true;
+}
+
+function eventText(e: TraceEvent): string {
+  return JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
 /** Whether documents of this format can be checked again after an edit without parsing all of them. */

@@ -169,3 +169,35 @@ describe('FtraceStream: a document fed in blocks parses as a whole', () => {
     });
   }
 });
+
+describe('recheckDocument (the server typing path) equals checkDocument', () => {
+  it('reuses the replay when an edit changes no event, and replays again when it does', async () => {
+    const { checkDocument, recheckDocument } = await import('../../src/check.ts');
+    await import('../../src/formats/detect.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'idreg-recheck-'));
+    try {
+      const path = join(dir, 'trace.txt');
+      generateFtrace(path, { style: 'raw', lines: 6000, seed: 5 });
+      let lines = linesOf(readFileSync(path, 'utf8'));
+      let prev = checkDocument({ path, text: lines.join('') });
+      const entry = lines.findIndex((l, i) => i > 3000 && l.includes('kvm_entry: PC: 0x'));
+      const read = lines.findIndex((l, i) => i > 3000 && / (SYS_)?ID_AA64\w+ \(3,0,0,\d,\d\) read\n$/.test(l));
+      for (const [at, edit, reused] of [
+        [entry, (l: string) => l.replace(/PC: 0x(\w)/, 'PC: 0x0'), true], // a resume PC: findings may change, events do not
+        [read, (l: string) => l.replace(/ read\n$/, ' write\n'), false], // a guest write: a new event
+      ] as const) {
+        lines = lines.slice();
+        lines[at] = edit(lines[at]!);
+        const re = recheckDocument(prev, source(lines), { first: at, endNew: at + 1, delta: 0 });
+        assert.ok(re);
+        const full = checkDocument({ path, text: lines.join('') });
+        assert.equal(re.replay === prev.replay, reused);
+        assert.deepEqual(re.findings, full.findings);
+        assert.deepEqual(re.vm, full.vm);
+        prev = re;
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
