@@ -5,7 +5,7 @@ import '../src/formats/detect.ts';
 
 export const CORE_KIND = 'src/check.ts';
 
-export { checkDocument, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type HostInfo } from '../src/check.ts';
+export { checkDocument, detectDocumentFormat, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type HostInfo } from '../src/check.ts';
 export type { LineChange } from '../src/formats/types.ts';
 export type { ReplayResult, VmSnapshot, RegisterState } from '../src/model/vm.ts';
 export { allForms, genericName, parseRegisterToken, registerName, type TokenResult } from '../src/encoding/forms.ts';

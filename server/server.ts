@@ -19,7 +19,7 @@ import {
   type InitializeResult,
   type WorkDoneProgressServerReporter,
 } from 'vscode-languageserver';
-import { checkDocument, CORE_KIND, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type LineChange } from './core.ts';
+import { checkDocument, CORE_KIND, detectDocumentFormat, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type LineChange } from './core.ts';
 import { toDiagnostics, uriToPath, pathToUri } from './convert.ts';
 import { DocumentStore, mergeChanges, type ChunkedDocument } from './documents.ts';
 import {
@@ -50,6 +50,9 @@ const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.1.0';
 
 /** Firecracker JSON is sent to us for file-name patterns; only these keys make it ours (content check). */
 const FIRECRACKER_KEYS = /"(reg_modifiers|guest_cpu_config|vcpu_features|kvm_capabilities|cpu_template|fingerprint)"/;
+/** Lines at the start of a document that format detection may read (sniffers look at 64 KiB at most). */
+const DETECTION_LINES = 2000;
+
 /** Documents above this size get work-done progress and a longer debounce. */
 const LARGE_DOC = 4 * 1024 * 1024;
 
@@ -349,6 +352,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const change = changeSinceReport(doc, state);
     if (!change || !state.report || !state.reportOptions) return false;
     const started = performance.now();
+    // Detection reads the start of a document: an edit there may have made it another format.
+    if (change.first < DETECTION_LINES && detectDocumentFormat(doc.linesText(0, DETECTION_LINES), uriToPath(uri)) !== state.report.format) return false;
     const { options, settings } = state.reportOptions;
     const report = recheckDocument(state.report, { lineCount: doc.lineCount, text: (from, to) => doc.linesText(from, to) }, change, options);
     if (!report) return false;

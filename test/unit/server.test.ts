@@ -443,6 +443,30 @@ describe('language server: editing, settings, trust, big files', () => {
     }
   });
 
+  test('an edit that makes a trace another format is checked as that format', async () => {
+    const uri = pathToFileURL(join(dir, 'becomes-idtrace.txt')).href;
+    const c = await startClient({ folders: [dir] });
+    try {
+      const ftrace = '       CPU 0/KVM-4000  [000] d..1.  1000.000001: kvm_sys_access: PC: ffff800080a1b2c4 ID_AA64PFR0_EL1 (3,0,0,4,0) write\n';
+      c.open(uri, ftrace, 'plaintext');
+      await c.waitDiagnostics(uri, (d) => d.some((x) => x.code === 'IDR021'));
+      const status = () => c.statuses.filter((x) => x.uri === uri && x.state === 'done').at(-1)?.format;
+      const until = async (want: string) => {
+        for (let i = 0; i < 250 && status() !== want; i++) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(status(), want);
+      };
+      await until('ftrace');
+      void c.rpc.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version: 2 },
+        contentChanges: [{ range: { start: pos(0, 0), end: pos(1, 0) }, text: 'vcpu 0 set ID_AA64PFR0_EL1 0x1\nvcpu 0 get ID_AA64PFR0_EL1 = 0x2\n' }],
+      });
+      await c.waitDiagnostics(uri, () => c.diagnostics.get(uri)?.version === 2, 10000);
+      await until('idtrace');
+    } finally {
+      await c.close();
+    }
+  });
+
   test('a request inside the debounce sees the edited text', async () => {
     const c = await startClient({ folders: [dir] });
     try {
