@@ -20,6 +20,7 @@ export interface BlockFile {
 /** Files at least this big are streamed when their format allows it (an .idtrace of 4 MiB read whole peaks at 150 MB). */
 export const STREAM_MIN_BYTES = 1024 * 1024;
 const BLOCK_BYTES = 4 * 1024 * 1024;
+const DETECTION_BYTES = 256 * 1024;
 
 /**
  * Decodes one piece the way decodeText decodes a whole file (ASCII as latin1, else UTF-8). Pieces end at a
@@ -50,7 +51,8 @@ export function checkStreamed(
   const have = fill(file, buf, 0);
   if (have >= 2 && ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff))) return undefined;
   const bom = have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-  const format = tuning.format ?? detectDocumentFormat(decodePiece(buf.subarray(bom, have)).text, path);
+  // Every sniffer reads at most the first 64 Ki characters; 256 KiB of UTF-8 holds at least that many.
+  const format = tuning.format ?? detectDocumentFormat(decodePiece(buf.subarray(bom, Math.min(have, bom + DETECTION_BYTES))).text, path);
   try {
     if (format === 'idtrace') return streamIdtrace(path, file, options, { buf, have, start: bom }, tuning.pieceBytes ?? IDTRACE_PIECE_BYTES);
     const parser = streamParser(format);

@@ -119,6 +119,30 @@ describe('checkStreamed equals a whole-file check', () => {
   });
 });
 
+describe('format detection of a streamed file', () => {
+  it('sees the first 256 KiB only: every sniffer decides on the first 64 Ki characters', async () => {
+    const { detectDocumentFormat } = await import('../../src/check.ts');
+    const roots = [join(__dirname, '..', 'fixtures'), join(__dirname, '..', '..', 'examples')];
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else if (!e.name.endsWith('.json') || e.name.includes('firecracker') || d.includes('firecracker')) files.push(join(d, e.name));
+      }
+    };
+    roots.forEach(walk);
+    assert.ok(files.length > 50);
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      // What lies after the first 64 Ki characters must not change the verdict.
+      for (const tail of ['\n' + 'vcpu 0 run\n'.repeat(8000), '\n' + '{"x": 1}\n'.repeat(9000), '\n#'.repeat(40000)]) {
+        const long = text.padEnd(65536, ' ') + tail;
+        assert.equal(detectDocumentFormat(long, f), detectDocumentFormat(long.slice(0, 65536), f), f);
+      }
+    }
+  });
+});
+
 describe('idreg check streams files from', () => {
   it(`${STREAM_MIN_BYTES / 1048576} MiB up and prints what a whole-file check prints`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'idreg-stream-cli-'));
