@@ -331,13 +331,15 @@ export function recheckDocument(prev: FileReport, source: LineSource, change: Li
     parse = undefined; // the full check that follows reports what the parser has to say
   }
   if (!parse) return undefined;
+  // The host comes from the options (formats that resume have no host lines): the one read for the
+  // previous report is still it. The language server checks in full when a host file changes on disk.
+  const host = hostOfReport.get(prev);
+  if (!host || parse.events.some((e) => e.kind === 'host')) return checkParsed(prev.path, parse, options);
   // An edit that changed no event (most edits of a trace: events are one per register and vCPU) leaves the
-  // replay as it was; with no host to resolve again, it is reused.
-  if (change.delta === 0 && prev.replay && !prev.host && options.host === undefined && sameEvents(prev.parse.events, parse.events)) {
-    const replayed = prev.replay;
-    return checkParsed(prev.path, parse, options, { host: { findings: [] }, result: () => replayed });
-  }
-  return checkParsed(prev.path, parse, options);
+  // replay as it was.
+  const replayed = prev.replay;
+  if (change.delta === 0 && replayed && sameEvents(prev.parse.events, parse.events)) return checkParsed(prev.path, parse, options, { host, result: () => replayed });
+  return checkParsed(prev.path, parse, options, { host });
 }
 
 function sameEvents(a: readonly TraceEvent[], b: readonly TraceEvent[]): boolean {
@@ -366,8 +368,12 @@ export function streamParser(format: FormatId): StreamParser | undefined {
  */
 export interface StreamedReplay {
   host: HostResolution;
-  result: () => ReplayResult;
+  /** The replay's result; without it the events are replayed here. */
+  result?: () => ReplayResult;
 }
+
+/** How each report's host was resolved, so that a re-check after an edit does not read the host again. */
+const hostOfReport = new WeakMap<FileReport, HostResolution>();
 
 /** The host of a trace from its leading events (host lines), for a replay that starts before the end is read. */
 export function resolveTraceHost(path: string, leading: ParseResult, options: CheckOptions): HostResolution {
@@ -387,16 +393,18 @@ export function replayOptionsFor(path: string, host: HostInfo | undefined, optio
 /** Everything after parsing: host, replay or judgement, the findings cap and order. Never throws. */
 export function checkParsed(path: string, parse: ParseResult, options: CheckOptions = {}, streamed?: StreamedReplay): FileReport {
   const input = { path };
+  let resolution: HostResolution | undefined;
   const findings: Finding[] = [...parse.findings];
   const dependencies: string[] = [];
   let host: HostInfo | undefined;
   let replayResult: ReplayResult | undefined;
   // A dump-like format checks its values against a host; anything with accesses is a trace to replay.
-  const accesses = streamed !== undefined || parse.events.some((e) => e.kind !== 'host' && e.kind !== 'kernel');
+  const accesses = streamed?.result !== undefined || parse.events.some((e) => e.kind !== 'host' && e.kind !== 'kernel');
   const proposes = ((parse as { proposed?: unknown[] }).proposed?.length ?? 0) > 0;
   const isTrace = parse.format !== 'unknown' && (accesses || (parse.dump === undefined && !proposes));
   if (parse.format !== 'unknown' && (isTrace || options.host || parse.events.length > 0)) {
     const h = streamed?.host ?? resolveHost(input, parse, options);
+    resolution = h;
     findings.push(...h.findings);
     host = h.info;
     if (host) dependencies.push(host.path);
@@ -404,7 +412,7 @@ export function checkParsed(path: string, parse: ParseResult, options: CheckOpti
   const usableHost = host && !host.error && host.dump ? host : undefined;
   if (isTrace) {
     try {
-      replayResult = streamed ? streamed.result() : replay(parse.events, replayOptionsFor(input.path, usableHost, options));
+      replayResult = streamed?.result ? streamed.result() : replay(parse.events, replayOptionsFor(input.path, usableHost, options));
       findings.push(...replayResult.findings);
     } catch (err) {
       findings.push(makeFinding('IDR001', `internal error in the VM model: ${(err as Error).message}`, ZERO_RANGE));
@@ -424,7 +432,7 @@ export function checkParsed(path: string, parse: ParseResult, options: CheckOpti
     truncated = findings.length - kept.length;
   }
   kept.sort((a, b) => compareByPosition(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  return {
+  const report: FileReport = {
     path: input.path,
     format: parse.format,
     findings: kept,
@@ -435,4 +443,6 @@ export function checkParsed(path: string, parse: ParseResult, options: CheckOpti
     ...(truncated !== undefined ? { truncated } : {}),
     dependencies,
   };
+  if (resolution) hostOfReport.set(report, resolution);
+  return report;
 }

@@ -200,4 +200,33 @@ describe('recheckDocument (the server typing path) equals checkDocument', () => 
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('does not read the host again, and finds what a full check with that host finds', async () => {
+    const { checkDocument, recheckDocument } = await import('../../src/check.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'idreg-recheck-host-'));
+    try {
+      const path = join(dir, 'trace.txt');
+      generateFtrace(path, { style: 'raw', lines: 3000, seed: 8 });
+      const host = join(__dirname, '..', '..', 'examples', 'graviton3.iddump');
+      let reads = 0;
+      const options = { host, readFile: (p: string) => (reads++, readFileSync(p, 'utf8')) };
+      let lines = linesOf(readFileSync(path, 'utf8'));
+      let prev = checkDocument({ path, text: lines.join('') }, options);
+      assert.equal(reads, 1);
+      assert.ok(prev.host?.dump);
+      for (const at of [1500, 2500]) {
+        lines = lines.slice();
+        lines.splice(at, 1, lines[at]!.replace(/ read\n$/, ' write\n'), 'junk\n');
+        const re = recheckDocument(prev, source(lines), { first: at, endNew: at + 2, delta: 1 }, options);
+        assert.ok(re);
+        const full = checkDocument({ path, text: lines.join('') }, { host });
+        assert.deepEqual(re.findings, full.findings);
+        assert.deepEqual(re.host, full.host);
+        prev = re;
+      }
+      assert.equal(reads, 1, 'the host was read once');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
