@@ -173,25 +173,71 @@ function jsonFinding(f: Finding, cwd: string | undefined): JsonFinding {
   return out;
 }
 
-export function toJson(reports: readonly FileReport[], opts: RenderOptions = {}): JsonOutput {
-  return {
-    files: reports.map((r) => {
-      const file: JsonFile = {
-        path: displayPath(r.path, opts.cwd),
-        format: r.format,
-        findings: r.findings.map((f) => jsonFinding(f, opts.cwd)),
-        stats: { lines: r.stats.lines, understood: r.stats.understood, skipped: r.stats.skipped },
-      };
-      if (r.host) file.host = { path: displayPath(r.host.path, opts.cwd), ...(r.host.format ? { format: r.host.format } : {}), ...(r.host.error ? { error: r.host.error } : {}) };
-      if (r.truncated) file.truncated = r.truncated;
-      return file;
-    }),
-    summary: summarize(reports),
+function toJsonFile(r: FileReport, opts: RenderOptions): JsonFile {
+  const file: JsonFile = {
+    path: displayPath(r.path, opts.cwd),
+    format: r.format,
+    findings: r.findings.map((f) => jsonFinding(f, opts.cwd)),
+    stats: { lines: r.stats.lines, understood: r.stats.understood, skipped: r.stats.skipped },
   };
+  if (r.host) file.host = { path: displayPath(r.host.path, opts.cwd), ...(r.host.format ? { format: r.host.format } : {}), ...(r.host.error ? { error: r.host.error } : {}) };
+  if (r.truncated) file.truncated = r.truncated;
+  return file;
+}
+
+export function toJson(reports: readonly FileReport[], opts: RenderOptions = {}): JsonOutput {
+  return { files: reports.map((r) => toJsonFile(r, opts)), summary: summarize(reports) };
 }
 
 export function renderJson(reports: readonly FileReport[], opts: RenderOptions = {}): string {
-  return JSON.stringify(toJson(reports, opts), null, 2) + '\n';
+  const parts: string[] = [];
+  writeJson(reports, opts, (t) => parts.push(t));
+  return parts.join('');
+}
+
+/**
+ * renderJson's text, handed to `write` in pieces of about 64 KiB: a check of a 1M-line trace has thousands of
+ * findings, and their JSON as one string (plus its bytes on the way out) is a good part of the CLI's peak
+ * memory. The text is the same as JSON.stringify(toJson(reports), null, 2) + '\n', built finding by finding.
+ */
+export function writeJson(reports: readonly FileReport[], opts: RenderOptions, write: (text: string) => void): void {
+  const marker = (i: number): string => `\u0000idreg-findings-${i}`;
+  const skeleton: JsonOutput = {
+    files: reports.map((r, i) => ({ ...toJsonFile({ ...r, findings: [] }, opts), findings: marker(i) as unknown as JsonFinding[] })),
+    summary: summarize(reports),
+  };
+  const text = JSON.stringify(skeleton, null, 2);
+  let buffered: string[] = [];
+  let size = 0;
+  const out = (t: string): void => {
+    buffered.push(t);
+    size += t.length;
+    if (size >= 65536) {
+      write(buffered.join(''));
+      buffered = [];
+      size = 0;
+    }
+  };
+  let at = 0;
+  reports.forEach((r, i) => {
+    const token = JSON.stringify(marker(i));
+    const k = text.indexOf(token, at);
+    const lineStart = text.lastIndexOf('\n', k) + 1;
+    const keyIndent = text.slice(lineStart, text.indexOf('"', lineStart));
+    out(text.slice(at, k));
+    if (r.findings.length === 0) out('[]');
+    else {
+      const indent = keyIndent + '  ';
+      out('[\n');
+      r.findings.forEach((f, j) => {
+        out((j > 0 ? ',\n' : '') + indent + JSON.stringify(jsonFinding(f, opts.cwd), null, 2).replace(/\n/g, '\n' + indent));
+      });
+      out('\n' + keyIndent + ']');
+    }
+    at = k + token.length;
+  });
+  out(text.slice(at) + '\n');
+  if (buffered.length > 0) write(buffered.join(''));
 }
 
 // ---------------------------------------------------------------------------------------------
