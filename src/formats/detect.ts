@@ -11,7 +11,7 @@ import type { DumpEntry, RegRef, RegisterDump } from '../model/events.ts';
 import { describeProblem, judgeWrites, verdictFindings, type HostWrite } from '../diff.ts';
 import type { FormatId, ParseResult } from './types.ts';
 import { FtraceStream, parseFtrace, reparseFtrace, sniffFtrace } from './ftrace.ts';
-import { parseFirecrackerJson, parseFirecrackerLog, sniffFirecrackerJson, sniffFirecrackerLog } from './firecracker.ts';
+import { FirecrackerJsonStream, parseFirecrackerJson, parseFirecrackerLog, sniffFirecrackerJson, sniffFirecrackerLog } from './firecracker.ts';
 import { parseGetRegList, sniffGetRegList } from './getreglist.ts';
 import { parseCpuinfo, sniffCpuinfo } from './cpuinfo.ts';
 import { parseSysfs, sniffSysfs } from './sysfs.ts';
@@ -69,7 +69,14 @@ const FORMATS: { id: FormatId; parse: (text: string, path?: string) => ParseResu
 ];
 
 for (const f of FORMATS) {
-  registerParser(f.id, f.parse, f.sniff, f.id === 'ftrace' ? { reparse: reparseFtrace, stream: () => new FtraceStream() } : {});
+  // Both Firecracker JSON ids read with one parser, which tells them apart by content (as parseFirecrackerJson).
+  const extras =
+    f.id === 'ftrace'
+      ? { reparse: reparseFtrace, stream: () => new FtraceStream() }
+      : f.id === 'firecracker-fingerprint' || f.id === 'firecracker-template'
+        ? { stream: () => new FirecrackerJsonStream() }
+        : {};
+  registerParser(f.id, f.parse, f.sniff, extras);
 }
 
 /** The format of a document (every registered format, the native ones included), or 'unknown'. */

@@ -6,7 +6,8 @@ import { makeFinding, type Finding, type Range } from '../findings.ts';
 import { decodeOneRegId, parseNumber, type OneRegInfo } from '../encoding/forms.ts';
 import { VCPU_FEATURES } from '../data/kvm-policy.ts';
 import type { DumpEntry, RegRef, RegisterDump } from '../model/events.ts';
-import { LineIndex, member, memberEntry, scanJson, type JsonObject, type JsonValue } from './json-scan.ts';
+import { JsonStream, LineIndex, ownString } from './json-scan.ts';
+import type { StreamParser } from './types.ts';
 import type { FeatureEdits, FormatParseResult, ProposedWrite } from './detect.ts';
 
 /** Firecracker holds every register value as a u128 (src/vmm/src/cpu_config/aarch64). */
@@ -28,6 +29,8 @@ export interface Bitmap {
  */
 export function parseBitmap(text: string, maxBits = FIRECRACKER_VALUE_BITS): Bitmap | string {
   const body = text.startsWith('0b') || text.startsWith('0B') ? text.slice(2) : text;
+  // The common case, a dump's plain 0/1 bitmap: one BigInt parse, and the mask of all its digits.
+  if (body.length > 0 && body.length <= maxBits && PLAIN_BITS.test(body)) return { value: BigInt('0b' + body), mask: widthMaskOf(body.length), digits: body.length };
   // Only the first maxBits digits are accumulated (BigInts of at most maxBits bits); a longer bitmap is
   // then only scanned to report its digit count, so the work is linear in the text however long it is.
   let value = 0n;
@@ -62,6 +65,8 @@ export function parseBitmap(text: string, maxBits = FIRECRACKER_VALUE_BITS): Bit
   return { value, mask, digits };
 }
 
+const PLAIN_BITS = /^[01]+$/;
+
 /** Linux errno names by number, for Firecracker's `(os error N)`. */
 const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([[1, '-EPERM'], [2, '-ENOENT'], [7, '-E2BIG'], [8, '-ENOEXEC'], [14, '-EFAULT'], [16, '-EBUSY'], [22, '-EINVAL']]);
 
@@ -89,12 +94,6 @@ interface Ctx {
   findings: Finding[];
   /** Lines that carry a syntax finding, for the stats. */
   badLines: Set<number>;
-  /**
-   * `addr` text → its parsed id and decode (undefined when not a 64-bit number). A template repeats a few
-   * dozen addresses over up to hundreds of thousands of entries, and each decode costs microseconds of BigInt
-   * work; the findings are still made per entry, since their ranges differ.
-   */
-  addrs?: Map<string, { id: bigint; info: OneRegInfo } | undefined>;
 }
 
 function range(ctx: Ctx, start: number, end: number): Range {
@@ -110,42 +109,6 @@ function flag(ctx: Ctx, finding: Finding): void {
   for (let l = start.line; l <= last; l++) ctx.badLines.add(l);
 }
 
-function contentRange(ctx: Ctx, v: JsonValue): Range {
-  return v.kind === 'string' ? range(ctx, v.contentStart, v.contentEnd) : range(ctx, v.start, v.end);
-}
-
-/** `addr` as Firecracker's templates_serde accepts it: a string in 0x/0b/decimal, or (leniently) a JSON number. */
-function readAddr(ctx: Ctx, v: JsonValue | undefined, where: Range): { id: bigint; info: OneRegInfo; text: string; range: Range } | undefined {
-  if (!v) {
-    flag(ctx, makeFinding('IDR001', 'expected "addr": the KVM one-reg id of the register, e.g. "0x603000000013c020"', where));
-    return undefined;
-  }
-  let text: string;
-  if (v.kind === 'string') text = v.value;
-  else if (v.kind === 'number') text = v.raw;
-  else {
-    flag(ctx, makeFinding('IDR001', 'expected "addr" to be a string holding a KVM one-reg id (0x…, 0b… or decimal)', contentRange(ctx, v)));
-    return undefined;
-  }
-  const r = contentRange(ctx, v);
-  const addrs = (ctx.addrs ??= new Map());
-  let known = addrs.get(text);
-  if (known === undefined && !addrs.has(text)) {
-    const parsed = parseNumber(text);
-    known = parsed === undefined || parsed > 0xffffffffffffffffn ? undefined : { id: parsed, info: decodeOneRegId(parsed) };
-    addrs.set(text, known);
-  }
-  if (known === undefined) {
-    flag(ctx, makeFinding('IDR004', `'${text}' is not a 64-bit KVM one-reg id (write 0x…, 0b… or decimal)`, r));
-    return undefined;
-  }
-  const { id, info } = known;
-  if (!info.valid) {
-    flag(ctx, makeFinding('IDR002', `${hex(id)} is not a register KVM would accept: ${info.problem ?? 'unknown id'}`, r));
-  }
-  return { id, info, text, range: r };
-}
-
 /** width → (1n << width) - 1n; the few widths a template uses (8 << size code, at most 128) are made once. */
 const WIDTH_MASKS = new Map<number, bigint>();
 function widthMaskOf(width: number): bigint {
@@ -157,106 +120,447 @@ function widthMaskOf(width: number): bigint {
   return m;
 }
 
-function readRegModifiers(ctx: Ctx, arr: JsonValue | undefined, entries: DumpEntry[]): void {
-  if (arr === undefined) return;
-  if (arr.kind !== 'array') {
-    flag(ctx, makeFinding('IDR001', 'expected "reg_modifiers" to be an array of { "addr", "bitmap" } objects', range(ctx, arr.start, arr.end)));
-    return;
-  }
-  for (const item of arr.items) {
-    const where = range(ctx, item.start, Math.min(item.end, item.start + 1));
-    if (item.kind !== 'object') {
-      flag(ctx, makeFinding('IDR001', 'expected a { "addr": …, "bitmap": … } object in "reg_modifiers"', range(ctx, item.start, item.end)));
-      continue;
-    }
-    const addr = readAddr(ctx, member(item, 'addr'), where);
-    const bm = member(item, 'bitmap');
-    if (!bm || bm.kind !== 'string') {
-      flag(ctx, makeFinding('IDR001', 'expected "bitmap": a string of 0, 1 and x digits (e.g. "0bxxxx0000xxxx")', bm ? contentRange(ctx, bm) : where));
-      continue;
-    }
-    if (!addr) continue;
-    const valueRange = contentRange(ctx, bm);
-    const bitmap = parseBitmap(bm.value);
-    if (typeof bitmap === 'string') {
-      flag(ctx, makeFinding('IDR004', `bitmap of ${addr.info.name}: ${bitmap}`, valueRange));
-      continue;
-    }
-    const width = Math.min(addr.info.sizeBits, FIRECRACKER_VALUE_BITS);
-    const widthMask = widthMaskOf(width);
-    if ((bitmap.value & ~widthMask) !== 0n) {
-      flag(
-        ctx,
-        makeFinding('IDR004', `bitmap of ${addr.info.name} sets bits above bit ${width - 1}, but the register is ${width} bits wide`, valueRange, {
-          register: addr.info.name,
-        }),
-      );
-    }
-    const entry: DumpEntry = {
-      reg: oneRegRef(addr.text, addr.range, addr.info),
-      value: bitmap.value & widthMask,
-      valueRange,
-      width,
-      oneRegId: addr.id,
-    };
-    // Digits above the register's width fix bits that do not exist; only the register's own bits count.
-    const mask = bitmap.mask & widthMask;
-    if (mask !== widthMask) entry.mask = mask;
-    entries.push(entry);
-  }
+const FINGERPRINT_KEYS = new Set(['firecracker_version', 'kernel_version', 'microcode_version', 'bios_version', 'bios_revision', 'guest_cpu_config']);
+const TEMPLATE_KEYS = new Set(['kvm_capabilities', 'vcpu_features', 'reg_modifiers', 'cpuid_modifiers', 'msr_modifiers']);
+
+/** A `addr` text read once: its id, decode and width, shared by every entry that writes it. */
+interface AddrRec {
+  readonly text: string;
+  readonly id: bigint;
+  readonly info: OneRegInfo;
+  readonly width: number;
+  readonly widthMask: bigint;
 }
 
-function readCapabilities(ctx: Ctx, v: JsonValue | undefined): string[] {
-  const caps: string[] = [];
-  if (v === undefined) return caps;
-  if (v.kind !== 'array') {
-    flag(ctx, makeFinding('IDR001', 'expected "kvm_capabilities" to be an array of strings such as "171" or "!172"', range(ctx, v.start, v.end)));
-    return caps;
-  }
-  for (const item of v.items) {
-    if (item.kind !== 'string' || !/^!?\d+$/.test(item.value)) {
-      flag(ctx, makeFinding('IDR001', 'expected a KVM capability number as a string ("171"), or "!171" to remove a check', contentRange(ctx, item)));
-      continue;
-    }
-    caps.push(item.value);
-  }
-  return caps;
+/** Where an entry's addr and bitmap contents lie, when they do not fit FirecrackerEntry.k (long lines, far apart). */
+interface EntrySpan {
+  readonly al: number;
+  readonly ac: number;
+  readonly ae: number;
+  readonly vc: number;
+  readonly ve: number;
 }
 
-function readVcpuFeatures(ctx: Ctx, v: JsonValue | undefined): FeatureEdits | undefined {
-  if (v === undefined) return undefined;
-  if (v.kind !== 'array') {
-    flag(ctx, makeFinding('IDR001', 'expected "vcpu_features" to be an array of { "index", "bitmap" } objects', range(ctx, v.start, v.end)));
+/**
+ * A reg_modifiers entry. A template may hold hundreds of thousands, so an entry keeps a few numbers and a
+ * shared record of its `addr` (values are shared too, see FirecrackerJsonStream.values); its RegRef and
+ * ranges are made when asked for (getters on the prototype, not per-entry closures). Both ranges lie on one
+ * line each, since no JSON string or number crosses a line end: the bitmap's line is `l`, and `k` packs the
+ * lines back to the addr (4 bits) and the columns (addr start 10 bits, addr length 8, bitmap start 9; a Smi) while
+ * `n` is the bitmap's length; anything larger keeps an EntrySpan in `k`.
+ */
+class FirecrackerEntry implements DumpEntry {
+  constructor(
+    public value: bigint,
+    private readonly a: AddrRec,
+    private readonly l: number,
+    private readonly k: number | EntrySpan,
+    private readonly n: number,
+  ) {}
+
+  get reg(): RegRef {
+    const k = this.k;
+    let line: number;
+    let start: number;
+    let end: number;
+    if (typeof k === 'number') {
+      line = this.l - (k & 15);
+      start = (k >>> 4) & 1023;
+      end = start + ((k >>> 14) & 255);
+    } else {
+      line = k.al;
+      start = k.ac;
+      end = k.ae;
+    }
+    return oneRegRef(this.a.text, { start: { line, character: start }, end: { line, character: end } }, this.a.info);
+  }
+
+  get valueRange(): Range {
+    const k = this.k;
+    const start = typeof k === 'number' ? (k >>> 22) & 1023 : k.vc;
+    const end = typeof k === 'number' ? start + this.n : k.ve;
+    return { start: { line: this.l, character: start }, end: { line: this.l, character: end } };
+  }
+
+  /** Bits the template fixes, when not all of the register's (MaskedFirecrackerEntry). */
+  get mask(): bigint | undefined {
     return undefined;
   }
-  if (v.items.length === 0) return undefined;
-  const edits: FeatureEdits = { set: [], clear: [], range: range(ctx, v.start, v.end) };
-  for (const item of v.items) {
-    if (item.kind !== 'object') {
-      flag(ctx, makeFinding('IDR001', 'expected a { "index": 0, "bitmap": "0b…" } object in "vcpu_features"', range(ctx, item.start, item.end)));
-      continue;
+
+  get width(): number {
+    return this.a.width;
+  }
+
+  get oneRegId(): bigint {
+    return this.a.id;
+  }
+}
+
+class MaskedFirecrackerEntry extends FirecrackerEntry {
+  constructor(value: bigint, a: AddrRec, l: number, k: number | EntrySpan, n: number, private readonly m: bigint) {
+    super(value, a, l, k, n);
+  }
+
+  override get mask(): bigint {
+    return this.m;
+  }
+}
+
+function makeEntry(value: bigint, mask: bigint | undefined, a: AddrRec, al: number, ac: number, ae: number, vl: number, vc: number, ve: number): FirecrackerEntry {
+  const d = vl - al;
+  const k: number | EntrySpan =
+    d >= 0 && d < 16 && ac < 1024 && ae - ac < 256 && vc < 512 && ae >= ac && ve >= vc ? d + ac * 16 + (ae - ac) * 16384 + vc * 4194304 : { al, ac, ae, vc, ve };
+  const n = typeof k === 'number' ? ve - vc : 0;
+  return mask === undefined ? new FirecrackerEntry(value, a, vl, k, n) : new MaskedFirecrackerEntry(value, a, vl, k, n, mask);
+}
+
+const KIND_OBJECT = 0;
+const KIND_ARRAY = 1;
+const KIND_STRING = 2;
+const KIND_NUMBER = 3;
+const KIND_LITERAL = 4;
+
+/** A value as the checks need it: its kind, where it starts and ends, and a string's content (a number's text). */
+class Val {
+  /** Line and character of the start and the end; for strings cs/ce are the content's characters on line sl. */
+  sl = 0;
+  sc = 0;
+  el = 0;
+  ec = 0;
+  cs = 0;
+  ce = 0;
+  text = '';
+  constructor(public kind: number) {}
+}
+
+/** What the document's structure makes of an open object or array. */
+const R_IGNORE = 0;
+const R_ROOT = 1;
+const R_GCC = 2;
+const R_CAPS = 3;
+const R_VCPU = 4;
+const R_REGS = 5;
+const R_ITEM = 6;
+
+/** What the value of the member being read counts as (bits; a root member can be several). */
+const S_FP = 1;
+const S_FV = 2;
+const S_KV = 4;
+const S_GCC = 8;
+const S_CAPS = 16;
+const S_VCPU = 32;
+const S_REGS = 64;
+const S_ADDR = 128;
+const S_BITMAP = 256;
+const S_INDEX = 512;
+
+class Frame extends Val {
+  /** Slots of the current member's value (objects), S_*. */
+  slot = 0;
+  /** The current member name (root object: for its messages). */
+  key = '';
+  /** Values read (arrays). */
+  count = 0;
+  /** Item objects: which of addr/bitmap/index were seen (the first of each counts), and their values. */
+  seen = 0;
+  a: Val | undefined = undefined;
+  b: Val | undefined = undefined;
+  i: Val | undefined = undefined;
+  constructor(
+    kind: number,
+    public role: number,
+    public cand: Candidate | undefined,
+    /** Whether the parent needs this value's position. */
+    public located: boolean,
+  ) {
+    super(kind);
+  }
+}
+
+/** A configuration's members: the root's (a template) or guest_cpu_config's (a fingerprint). */
+class Candidate {
+  /** Members seen (the first of each name counts, as scanJson's `member` finds it). */
+  seen = 0;
+  caps = 0;
+  capsFindings: Finding[] = [];
+  vcpuFindings: Finding[] = [];
+  edits: FeatureEdits | undefined = undefined;
+  regFindings: Finding[] = [];
+  entries: DumpEntry[] = [];
+  masked = false;
+}
+
+function rangeOf(v: Val): Range {
+  return { start: { line: v.sl, character: v.sc }, end: { line: v.el, character: v.ec } };
+}
+
+function contentRangeOf(v: Val): Range {
+  return v.kind === KIND_STRING ? { start: { line: v.sl, character: v.cs }, end: { line: v.sl, character: v.ce } } : rangeOf(v);
+}
+
+/** range(start, start + 1): the first character of a value (never a line end). */
+function firstCharOf(v: Val): Range {
+  return { start: { line: v.sl, character: v.sc }, end: { line: v.sl, character: v.sc + 1 } };
+}
+
+/**
+ * Reads Firecracker's aarch64 CPU-configuration JSON fed in pieces (a StreamParser): a JsonStream reports
+ * the values, and only the paths the checks read are kept (the root's members, guest_cpu_config,
+ * kvm_capabilities, vcpu_features, reg_modifiers and their items); each reg_modifiers item becomes a
+ * DumpEntry as soon as it ends. Which configuration counts (the root, or guest_cpu_config in a
+ * fingerprint) is known at the end only, so both are read and one is kept.
+ */
+export class FirecrackerJsonStream implements StreamParser {
+  private readonly json: JsonStream;
+  private readonly stack: Frame[] = [];
+  private root: Val | undefined;
+  private readonly syntax: Finding[] = [];
+  private readonly fpFindings: Finding[] = [];
+  private gccSeen = false;
+  private gcc: Val | undefined;
+  private fvSeen = false;
+  private fvValue = false;
+  private kvSeen = false;
+  private kernel: string | undefined;
+  private templateKey = false;
+  private readonly cands = [new Candidate(), new Candidate()] as const;
+  /**
+   * `addr` text → its parsed id and decode (null when not a 64-bit number). A template repeats a few dozen
+   * addresses over up to hundreds of thousands of entries, and each decode costs microseconds of BigInt work;
+   * the findings are still made per entry, since their ranges differ.
+   */
+  private readonly addrs = new Map<string, AddrRec | null>();
+  /**
+   * Entry values by value (a Map compares BigInts by value): a template repeats the same few values, and a
+   * BigInt per entry would be a third of its size.
+   */
+  private readonly values = new Map<bigint, bigint>();
+
+  private shared(v: bigint): bigint {
+    const known = this.values.get(v);
+    if (known !== undefined) return known;
+    if (this.values.size >= 65536) this.values.clear();
+    this.values.set(v, v);
+    return v;
+  }
+
+  constructor() {
+    this.json = new JsonStream({
+      begin: (isObject, start) => this.begin(isObject, start),
+      key: (key) => this.key(key),
+      leaf: (kind, start, end, value, cs, ce) => this.leaf(kind, start, end, value, cs, ce),
+      end: (end) => this.end(end),
+      error: (range, message) => this.syntax.push(makeFinding('IDR001', message, range)),
+    });
+  }
+
+  feed(text: string, _firstLine: number, final: boolean): { consumed: number; nextLine: number } {
+    this.json.feed(text, final);
+    return { consumed: text.length, nextLine: this.json.nextLine };
+  }
+
+  private begin(isObject: boolean, start: number): void {
+    const parent = this.stack[this.stack.length - 1];
+    let role = R_IGNORE;
+    let cand: Candidate | undefined;
+    let located = true;
+    if (parent === undefined) role = isObject ? R_ROOT : R_IGNORE;
+    else {
+      const pr = parent.role;
+      const slot = parent.slot;
+      if (pr === R_ROOT || pr === R_GCC) {
+        located = slot !== 0;
+        const c = this.cands[pr === R_ROOT ? 0 : 1];
+        if (slot & S_GCC && isObject) role = R_GCC;
+        else if (!isObject && slot & (S_CAPS | S_VCPU | S_REGS)) {
+          role = slot & S_CAPS ? R_CAPS : slot & S_VCPU ? R_VCPU : R_REGS;
+          cand = c;
+        }
+      } else if (pr === R_VCPU || pr === R_REGS) {
+        if (isObject) role = R_ITEM;
+        cand = parent.cand;
+      } else if (pr === R_CAPS) {
+        cand = parent.cand;
+      } else if (pr === R_ITEM) {
+        located = slot !== 0;
+      } else located = false;
     }
-    const index = member(item, 'index');
-    const bm = member(item, 'bitmap');
-    if (!index || index.kind !== 'number' || !/^\d+$/.test(index.raw)) {
-      flag(ctx, makeFinding('IDR001', 'expected "index": the word of kvm_vcpu_init.features to modify (0..6)', index ? contentRange(ctx, index) : range(ctx, item.start, item.start + 1)));
-      continue;
+    const f = new Frame(isObject ? KIND_OBJECT : KIND_ARRAY, role, cand, located);
+    if (located) {
+      f.sl = this.json.lineAt(start);
+      f.sc = this.json.characterAt(start);
     }
-    if (!bm || bm.kind !== 'string') {
-      flag(ctx, makeFinding('IDR001', 'expected "bitmap": a string of at most 32 0, 1 and x digits', bm ? contentRange(ctx, bm) : range(ctx, item.start, item.start + 1)));
-      continue;
+    this.stack.push(f);
+  }
+
+  private key(key: string): void {
+    const f = this.stack[this.stack.length - 1]!;
+    let slot = 0;
+    switch (f.role) {
+      case R_ROOT: {
+        f.key = key;
+        if (FINGERPRINT_KEYS.has(key)) {
+          if (key === 'guest_cpu_config') {
+            if (!this.gccSeen) slot |= S_GCC;
+            this.gccSeen = true;
+          } else slot |= S_FP;
+          if (key === 'firecracker_version' && !this.fvSeen) {
+            this.fvSeen = true;
+            slot |= S_FV;
+          }
+          if (key === 'kernel_version' && !this.kvSeen) {
+            this.kvSeen = true;
+            slot |= S_KV;
+          }
+        }
+        if (TEMPLATE_KEYS.has(key)) this.templateKey = true;
+        slot |= this.configSlot(this.cands[0], key);
+        break;
+      }
+      case R_GCC:
+        slot = this.configSlot(this.cands[1], key);
+        break;
+      case R_ITEM: {
+        const s = key === 'addr' ? S_ADDR : key === 'bitmap' ? S_BITMAP : key === 'index' ? S_INDEX : 0;
+        if (s !== 0 && (f.seen & s) === 0) {
+          f.seen |= s;
+          slot = s;
+        }
+        break;
+      }
+      default:
+        break;
     }
-    const parsed = parseBitmap(bm.value, 32);
+    f.slot = slot;
+  }
+
+  private configSlot(c: Candidate, key: string): number {
+    const s = key === 'kvm_capabilities' ? S_CAPS : key === 'vcpu_features' ? S_VCPU : key === 'reg_modifiers' ? S_REGS : 0;
+    if (s === 0 || (c.seen & s) !== 0) return 0;
+    c.seen |= s;
+    return s;
+  }
+
+  private leaf(kind: 'string' | 'number' | 'literal', start: number, end: number, value: string | boolean | null, cs: number, ce: number): void {
+    const parent = this.stack[this.stack.length - 1];
+    if (parent !== undefined) {
+      const pr = parent.role;
+      if (pr === R_IGNORE) return;
+      if ((pr === R_ROOT || pr === R_GCC || pr === R_ITEM) && parent.slot === 0) return;
+    }
+    const v = new Val(kind === 'string' ? KIND_STRING : kind === 'number' ? KIND_NUMBER : KIND_LITERAL);
+    const j = this.json;
+    // A leaf lies on one line.
+    v.sl = v.el = j.lineAt(start);
+    v.sc = j.characterAt(start);
+    v.ec = j.characterAt(end);
+    if (kind === 'string') {
+      v.text = value as string;
+      v.cs = j.characterAt(cs);
+      v.ce = j.characterAt(ce);
+    } else if (kind === 'number') v.text = value as string;
+    this.deliver(parent, v);
+  }
+
+  private end(end: number): void {
+    const f = this.stack.pop()!;
+    if (f.located) {
+      f.el = this.json.lineAt(end);
+      f.ec = this.json.characterAt(end);
+    }
+    const parent = this.stack[this.stack.length - 1];
+    if (parent === undefined || parent.role !== R_IGNORE) this.deliver(parent, f);
+  }
+
+  /** A value of `parent` (an item, or the value of its current member) is complete. */
+  private deliver(parent: Frame | undefined, v: Val): void {
+    if (parent === undefined) {
+      this.root = v;
+      return;
+    }
+    switch (parent.role) {
+      case R_ROOT: {
+        const s = parent.slot;
+        if (s & S_FP && v.kind !== KIND_STRING) {
+          this.fpFindings.push(makeFinding('IDR001', `expected "${parent.key}" to be a string`, contentRangeOf(v)));
+        }
+        if (s & S_GCC) this.gcc = v;
+        if (s & S_FV) this.fvValue = true;
+        if (s & S_KV && v.kind === KIND_STRING && v.text.length > 0) this.kernel = ownString(v.text);
+        if (s & (S_CAPS | S_VCPU | S_REGS)) this.configValue(this.cands[0], s, v);
+        break;
+      }
+      case R_GCC:
+        if (parent.slot !== 0) this.configValue(this.cands[1], parent.slot, v);
+        break;
+      case R_CAPS: {
+        parent.count++;
+        if (v.kind !== KIND_STRING || !/^!?\d+$/.test(v.text)) {
+          parent.cand!.capsFindings.push(makeFinding('IDR001', 'expected a KVM capability number as a string ("171"), or "!171" to remove a check', contentRangeOf(v)));
+        } else parent.cand!.caps++;
+        break;
+      }
+      case R_VCPU:
+        parent.count++;
+        this.vcpuItem(parent.cand!, v);
+        break;
+      case R_REGS:
+        parent.count++;
+        this.regItem(parent.cand!, v);
+        break;
+      case R_ITEM: {
+        const s = parent.slot;
+        if (s === S_ADDR) parent.a = v;
+        else if (s === S_BITMAP) parent.b = v;
+        else if (s === S_INDEX) parent.i = v;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** The value of a configuration's kvm_capabilities, vcpu_features or reg_modifiers (the first of each). */
+  private configValue(c: Candidate, slot: number, v: Val): void {
+    if (slot & S_CAPS && v.kind !== KIND_ARRAY) {
+      c.capsFindings.push(makeFinding('IDR001', 'expected "kvm_capabilities" to be an array of strings such as "171" or "!172"', rangeOf(v)));
+    }
+    if (slot & S_VCPU) {
+      if (v.kind !== KIND_ARRAY) c.vcpuFindings.push(makeFinding('IDR001', 'expected "vcpu_features" to be an array of { "index", "bitmap" } objects', rangeOf(v)));
+      else if (c.edits) c.edits.range = rangeOf(v);
+    }
+    if (slot & S_REGS && v.kind !== KIND_ARRAY) {
+      c.regFindings.push(makeFinding('IDR001', 'expected "reg_modifiers" to be an array of { "addr", "bitmap" } objects', rangeOf(v)));
+    }
+  }
+
+  private vcpuItem(c: Candidate, item: Val): void {
+    const edits = (c.edits ??= { set: [], clear: [], range: ZERO_RANGE });
+    const flag = (f: Finding): void => void c.vcpuFindings.push(f);
+    if (item.kind !== KIND_OBJECT) {
+      flag(makeFinding('IDR001', 'expected a { "index": 0, "bitmap": "0b…" } object in "vcpu_features"', rangeOf(item)));
+      return;
+    }
+    const { i: index, b: bm } = item as Frame;
+    if (!index || index.kind !== KIND_NUMBER || !/^\d+$/.test(index.text)) {
+      flag(makeFinding('IDR001', 'expected "index": the word of kvm_vcpu_init.features to modify (0..6)', index ? contentRangeOf(index) : firstCharOf(item)));
+      return;
+    }
+    if (!bm || bm.kind !== KIND_STRING) {
+      flag(makeFinding('IDR001', 'expected "bitmap": a string of at most 32 0, 1 and x digits', bm ? contentRangeOf(bm) : firstCharOf(item)));
+      return;
+    }
+    const parsed = parseBitmap(bm.text, 32);
     if (typeof parsed === 'string') {
-      flag(ctx, makeFinding('IDR004', `vcpu_features bitmap: ${parsed}`, contentRange(ctx, bm)));
-      continue;
+      flag(makeFinding('IDR004', `vcpu_features bitmap: ${parsed}`, contentRangeOf(bm)));
+      return;
     }
     // The digits are checked as text: Number() of a 400-digit index is Infinity.
-    const digits = index.raw.replace(/^0+(?=\d)/, '');
+    const digits = index.text.replace(/^0+(?=\d)/, '');
     const word = digits.length <= 2 ? Number(digits) : Infinity;
     if (word > 6) {
-      flag(ctx, makeFinding('IDR004', `kvm_vcpu_init has 7 feature words (index 0..6), not '${index.raw}'`, contentRange(ctx, index)));
-      continue;
+      flag(makeFinding('IDR004', `kvm_vcpu_init has 7 feature words (index 0..6), not '${index.text}'`, contentRangeOf(index)));
+      return;
     }
     for (let bit = 0; bit < 32; bit++) {
       const b = 1n << BigInt(bit);
@@ -267,76 +571,157 @@ function readVcpuFeatures(ctx: Ctx, v: JsonValue | undefined): FeatureEdits | un
       else edits.clear.push(label);
     }
   }
-  return edits;
+
+  /** `addr` as Firecracker's templates_serde accepts it: a string in 0x/0b/decimal, or (leniently) a JSON number. */
+  private readAddr(c: Candidate, v: Val | undefined, item: Val): AddrRec | undefined {
+    if (!v) {
+      c.regFindings.push(makeFinding('IDR001', 'expected "addr": the KVM one-reg id of the register, e.g. "0x603000000013c020"', firstCharOf(item)));
+      return undefined;
+    }
+    if (v.kind !== KIND_STRING && v.kind !== KIND_NUMBER) {
+      c.regFindings.push(makeFinding('IDR001', 'expected "addr" to be a string holding a KVM one-reg id (0x…, 0b… or decimal)', contentRangeOf(v)));
+      return undefined;
+    }
+    const text = v.text;
+    let known = this.addrs.get(text);
+    if (known === undefined) {
+      const parsed = parseNumber(text);
+      if (parsed === undefined || parsed > 0xffffffffffffffffn) known = null;
+      else {
+        const info = decodeOneRegId(parsed);
+        const width = Math.min(info.sizeBits, FIRECRACKER_VALUE_BITS);
+        known = { text: ownString(text), id: parsed, info, width, widthMask: widthMaskOf(width) };
+      }
+      this.addrs.set(known ? known.text : ownString(text), known);
+    }
+    if (known === null) {
+      c.regFindings.push(makeFinding('IDR004', `'${text}' is not a 64-bit KVM one-reg id (write 0x…, 0b… or decimal)`, contentRangeOf(v)));
+      return undefined;
+    }
+    if (!known.info.valid) {
+      c.regFindings.push(makeFinding('IDR002', `${hex(known.id)} is not a register KVM would accept: ${known.info.problem ?? 'unknown id'}`, contentRangeOf(v)));
+    }
+    return known;
+  }
+
+  private regItem(c: Candidate, item: Val): void {
+    if (item.kind !== KIND_OBJECT) {
+      c.regFindings.push(makeFinding('IDR001', 'expected a { "addr": …, "bitmap": … } object in "reg_modifiers"', rangeOf(item)));
+      return;
+    }
+    const { a, b: bm } = item as Frame;
+    const addr = this.readAddr(c, a, item);
+    if (!bm || bm.kind !== KIND_STRING) {
+      c.regFindings.push(makeFinding('IDR001', 'expected "bitmap": a string of 0, 1 and x digits (e.g. "0bxxxx0000xxxx")', bm ? contentRangeOf(bm) : firstCharOf(item)));
+      return;
+    }
+    if (!addr) return;
+    const bitmap = parseBitmap(bm.text);
+    if (typeof bitmap === 'string') {
+      c.regFindings.push(makeFinding('IDR004', `bitmap of ${addr.info.name}: ${bitmap}`, contentRangeOf(bm)));
+      return;
+    }
+    const { width, widthMask } = addr;
+    if (bitmap.value > widthMask) {
+      c.regFindings.push(
+        makeFinding('IDR004', `bitmap of ${addr.info.name} sets bits above bit ${width - 1}, but the register is ${width} bits wide`, contentRangeOf(bm), {
+          register: addr.info.name,
+        }),
+      );
+    }
+    // Digits above the register's width fix bits that do not exist; only the register's own bits count.
+    const mask = bitmap.mask === widthMask ? widthMask : bitmap.mask & widthMask;
+    const partial = mask !== widthMask;
+    if (partial) c.masked = true;
+    // addr is a one-line string or number: its content range is (line, start, end) on the line it starts.
+    const ac = a!.kind === KIND_STRING ? a!.cs : a!.sc;
+    const ae = a!.kind === KIND_STRING ? a!.ce : a!.ec;
+    c.entries.push(makeEntry(this.shared(bitmap.value > widthMask ? bitmap.value & widthMask : bitmap.value), partial ? mask : undefined, addr, a!.sl, ac, ae, bm.sl, bm.cs, bm.ce));
+  }
+
+  finish(): FormatParseResult {
+    const findings: Finding[] = this.syntax;
+    const entries: DumpEntry[] = [];
+    const dump: RegisterDump = { entries };
+    const result: FormatParseResult = { format: 'firecracker-template', events: [], dump, findings, stats: { lines: 0, understood: 0, skipped: 0 } };
+    const root = this.root;
+    const done = (): FormatParseResult => {
+      result.stats = this.stats(findings);
+      return result;
+    };
+    if (!root || root.kind !== KIND_OBJECT) {
+      if (root) findings.push(makeFinding('IDR001', 'expected a JSON object with "reg_modifiers" (a template) or "guest_cpu_config" (a fingerprint)', rangeOf(root)));
+      return done();
+    }
+    let cfg: Val = root;
+    const fingerprint = this.gccSeen || this.fvValue;
+    if (fingerprint) {
+      result.format = 'firecracker-fingerprint';
+      if (this.kernel !== undefined) dump.kernel = this.kernel;
+      append(findings, this.fpFindings);
+      if (!this.gcc || this.gcc.kind !== KIND_OBJECT) {
+        findings.push(makeFinding('IDR001', 'expected "guest_cpu_config": { "kvm_capabilities", "vcpu_features", "reg_modifiers" }', firstCharOf(root)));
+        return done();
+      }
+      cfg = this.gcc;
+    }
+    const c = this.cands[fingerprint ? 1 : 0];
+    append(findings, c.capsFindings);
+    append(findings, c.vcpuFindings);
+    if (!fingerprint && !this.templateKey) {
+      findings.push(makeFinding('IDR001', 'expected a Firecracker CPU template ("reg_modifiers", "vcpu_features", "kvm_capabilities") or a fingerprint ("guest_cpu_config")', firstCharOf(root)));
+    }
+    append(findings, c.regFindings);
+    dump.entries = c.entries;
+    if (c.edits) result.featureEdits = c.edits;
+    // A dump fixes all 128 bits of every register; anything less is a modification of some host.
+    const partial = c.masked || c.caps > 0 || c.edits !== undefined;
+    if (result.format === 'firecracker-template' && partial) dump.isTemplate = true;
+    if (result.format === 'firecracker-fingerprint' && partial) {
+      findings.push(makeFinding('IDR001', 'a fingerprint fixes every bit of every register, but this one has kept (x) bits or capability/feature edits', firstCharOf(cfg), { severity: 'warning' }));
+    }
+    return done();
+  }
+
+  /** Lines with an IDR001 are counted once as skipped (the union of their ranges' lines). */
+  private stats(findings: Finding[]): { lines: number; understood: number; skipped: number } {
+    const lines = this.json.lineCount;
+    const spans: [number, number][] = [];
+    for (const f of findings) {
+      if (f.code !== 'IDR001') continue;
+      const { start, end } = f.range;
+      // A range that ends at the start of a line (after a line end) does not touch that line.
+      spans.push([start.line, end.line > start.line && end.character === 0 ? end.line - 1 : end.line]);
+    }
+    spans.sort((x, y) => x[0] - y[0]);
+    let bad = 0;
+    let upTo = -1;
+    for (const [a, b] of spans) {
+      const from = Math.max(a, upTo + 1);
+      if (b >= from) bad += b - from + 1;
+      if (b > upTo) upTo = b;
+    }
+    const skipped = Math.min(lines, bad);
+    return { lines, understood: lines - skipped, skipped };
+  }
 }
 
-/** Errors whose line already carries an IDR001 are counted once in the stats. */
-function stats(ctx: Ctx): { lines: number; understood: number; skipped: number } {
-  const lines = ctx.lines.lineCount;
-  const skipped = Math.min(lines, ctx.badLines.size);
-  return { lines, understood: lines - skipped, skipped };
+function append<T>(to: T[], from: readonly T[]): void {
+  for (const x of from) to.push(x);
 }
 
-function syntaxFindings(ctx: Ctx, errors: { start: number; end: number; message: string }[]): void {
-  for (const e of errors) flag(ctx, makeFinding('IDR001', e.message, range(ctx, e.start, Math.max(e.end, e.start))));
-}
-
-const FINGERPRINT_KEYS = new Set(['firecracker_version', 'kernel_version', 'microcode_version', 'bios_version', 'bios_revision', 'guest_cpu_config']);
-const TEMPLATE_KEYS = new Set(['kvm_capabilities', 'vcpu_features', 'reg_modifiers', 'cpuid_modifiers', 'msr_modifiers']);
+const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
 /**
  * Parses any of Firecracker's aarch64 CPU-configuration JSON files. A fingerprint or a `template dump`
  * (every bit fixed) is a host dump; anything with `x` digits, short bitmaps, capabilities or vCPU feature
- * edits is a custom template (dump.isTemplate, entries carry their mask).
+ * edits is a custom template (dump.isTemplate, entries carry their mask). The whole text is one final piece
+ * of FirecrackerJsonStream.
  */
 export function parseFirecrackerJson(text: string, _path?: string): FormatParseResult {
-  const ctx: Ctx = { text, lines: new LineIndex(text), findings: [], badLines: new Set() };
-  const scan = scanJson(text);
-  syntaxFindings(ctx, scan.errors);
-  const root = scan.values[0];
-  const entries: DumpEntry[] = [];
-  const dump: RegisterDump = { entries };
-  const result: FormatParseResult = { format: 'firecracker-template', events: [], dump, findings: ctx.findings, stats: { lines: 0, understood: 0, skipped: 0 } };
-  if (!root || root.kind !== 'object') {
-    if (root) flag(ctx, makeFinding('IDR001', 'expected a JSON object with "reg_modifiers" (a template) or "guest_cpu_config" (a fingerprint)', range(ctx, root.start, root.end)));
-    result.stats = stats(ctx);
-    return result;
-  }
-  let config: JsonValue = root;
-  const gcc = memberEntry(root, 'guest_cpu_config');
-  if (gcc || member(root, 'firecracker_version') !== undefined) {
-    result.format = 'firecracker-fingerprint';
-    const kv = member(root, 'kernel_version');
-    if (kv?.kind === 'string' && kv.value.length > 0) dump.kernel = kv.value;
-    for (const m of root.members) {
-      if (!FINGERPRINT_KEYS.has(m.key)) continue;
-      if (m.key !== 'guest_cpu_config' && m.value && m.value.kind !== 'string') {
-        flag(ctx, makeFinding('IDR001', `expected "${m.key}" to be a string`, contentRange(ctx, m.value)));
-      }
-    }
-    if (!gcc?.value || gcc.value.kind !== 'object') {
-      flag(ctx, makeFinding('IDR001', 'expected "guest_cpu_config": { "kvm_capabilities", "vcpu_features", "reg_modifiers" }', range(ctx, root.start, root.start + 1)));
-      result.stats = stats(ctx);
-      return result;
-    }
-    config = gcc.value;
-  }
-  const cfg = config as JsonObject;
-  const caps = readCapabilities(ctx, member(cfg, 'kvm_capabilities'));
-  const edits = readVcpuFeatures(ctx, member(cfg, 'vcpu_features'));
-  if (cfg === root && !root.members.some((m) => TEMPLATE_KEYS.has(m.key))) {
-    flag(ctx, makeFinding('IDR001', 'expected a Firecracker CPU template ("reg_modifiers", "vcpu_features", "kvm_capabilities") or a fingerprint ("guest_cpu_config")', range(ctx, root.start, root.start + 1)));
-  }
-  readRegModifiers(ctx, member(cfg, 'reg_modifiers'), entries);
-  if (edits) result.featureEdits = edits;
-  // A dump fixes all 128 bits of every register; anything less is a modification of some host.
-  const partial = entries.some((e) => e.mask !== undefined) || caps.length > 0 || edits !== undefined;
-  if (result.format === 'firecracker-template' && partial) dump.isTemplate = true;
-  if (result.format === 'firecracker-fingerprint' && partial) {
-    flag(ctx, makeFinding('IDR001', 'a fingerprint fixes every bit of every register, but this one has kept (x) bits or capability/feature edits', range(ctx, cfg.start, cfg.start + 1), { severity: 'warning' }));
-  }
-  result.stats = stats(ctx);
-  return result;
+  const s = new FirecrackerJsonStream();
+  s.feed(text, 0, true);
+  return s.finish();
 }
 
 /**
@@ -356,8 +741,11 @@ export function applyTemplate(template: RegisterDump, host: RegisterDump): { dum
       continue;
     }
     const value = t.mask === undefined ? t.value : (h.value & ~t.mask) | (t.value & t.mask);
-    const { mask: _mask, ...rest } = t;
-    entries.push({ ...rest, value });
+    // Read by property: a parsed entry's reg and ranges are getters, which a spread would not copy.
+    const e: DumpEntry = { reg: t.reg, value, valueRange: t.valueRange };
+    if (t.width !== undefined) e.width = t.width;
+    if (t.oneRegId !== undefined) e.oneRegId = t.oneRegId;
+    entries.push(e);
   }
   const dump: RegisterDump = { entries };
   if (host.kernel !== undefined) dump.kernel = host.kernel;
