@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { decodeText } from '../src/text.ts';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Finding } from '../src/findings.ts';
-import { checkDocument } from './core.ts';
+import { checkDocument, checkStreamed, openBlockFile, type FileReport } from './core.ts';
 import { buildRegisterTable } from './features/table.ts';
 import type { RegisterTable } from './protocol.ts';
 
@@ -37,18 +37,32 @@ const MAX_FINDINGS = 200000;
 /** Reads and checks a file; the same code in a worker and in-process. Throws only on an unreadable file. */
 export function runDiskCheck(job: DiskCheckJob, progress: (percentage: number, message: string) => void = () => {}): DiskCheckResult {
   const bytes = statSync(job.path).size;
+  const options = {
+    ...(job.host ? { host: job.host } : {}),
+    ...(job.kernel ? { kernel: job.kernel } : {}),
+    ...(job.workspaceRoot ? { workspaceRoot: job.workspaceRoot } : {}),
+    maxFindings: MAX_FINDINGS,
+  };
   progress(5, `reading ${(bytes / 1048576).toFixed(1)} MB`);
-  const text = decodeText(readFileSync(job.path));
-  progress(25, 'parsing and replaying');
-  const report = checkDocument(
-    { path: job.path, text },
-    {
-      ...(job.host ? { host: job.host } : {}),
-      ...(job.kernel ? { kernel: job.kernel } : {}),
-      ...(job.workspaceRoot ? { workspaceRoot: job.workspaceRoot } : {}),
-      maxFindings: MAX_FINDINGS,
-    },
-  );
+  // Read in blocks when the format allows it (the text is never held whole); the share read is the progress.
+  // Formats replayed while read keep no events, which the register table needs: those are read whole.
+  const file = openBlockFile(job.path);
+  let shown = 5;
+  const onRead = (done: number): void => {
+    const pct = 5 + Math.floor((85 * done) / Math.max(1, bytes));
+    if (pct >= shown + 5) progress((shown = pct), 'parsing');
+  };
+  let report: FileReport | undefined;
+  try {
+    report = checkStreamed(job.path, file, options, { replayWhileReading: false, onRead });
+  } finally {
+    file.close();
+  }
+  if (!report) {
+    const text = decodeText(readFileSync(job.path));
+    progress(25, 'parsing and replaying');
+    report = checkDocument({ path: job.path, text }, options);
+  }
   progress(90, 'publishing');
   return {
     format: report.format,

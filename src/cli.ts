@@ -1,5 +1,6 @@
 // The idreg command: a thin front over the same core as the language server.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { openBlockFile } from './stream.ts';
 import { join } from 'node:path';
 import { EXIT_USAGE, UsageError, type CliIO } from './cli/io.ts';
 import { runBaseline } from './cli/baseline.ts';
@@ -77,17 +78,7 @@ export const nodeIO: CliIO = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   readFile: (p) => readFileSync(p),
-  openFile: (p) => {
-    const fd = openSync(p, 'r');
-    try {
-      const st = fstatSync(fd);
-      if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${p}'`), { code: 'EISDIR' });
-      return { size: st.isFile() ? st.size : 0, read: (b) => readSync(fd, b, 0, b.length, null), close: () => closeSync(fd) };
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-  },
+  openFile: openBlockFile,
   cwd: process.cwd(),
   isTTY: Boolean(process.stdout.isTTY),
 };

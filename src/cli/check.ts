@@ -14,7 +14,7 @@ import '../formats/detect.ts';
 import { hasErrors, renderSarif, renderText, writeJson } from '../report.ts';
 import packageJson from '../../package.json';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, UsageError, type CliIO } from './io.ts';
-import { checkStreamed, STREAM_MIN_BYTES, type BlockFile } from './stream.ts';
+import { checkStreamed, STREAM_MIN_BYTES, type BlockFile } from '../stream.ts';
 
 export const CHECK_USAGE = 'usage: idreg check FILE... [--host DUMP] [--kernel VER] [--format text|json|sarif]';
 

@@ -1,4 +1,4 @@
-import type { BlockFile } from './stream.ts';
+import type { BlockFile } from '../stream.ts';
 // The CLI's only contact with the outside world, so commands can be tested in-process.
 export interface CliIO {
   stdout(text: string): void;

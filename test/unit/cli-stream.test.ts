@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import '../../src/formats/detect.ts';
 import { checkDocument } from '../../src/check.ts';
-import { checkStreamed, STREAM_MIN_BYTES, type BlockFile } from '../../src/cli/stream.ts';
+import { checkStreamed, STREAM_MIN_BYTES, type BlockFile } from '../../src/stream.ts';
 import { decodeText } from '../../src/text.ts';
 import { generateFtrace } from '../../bench/gen.ts';
 import { runCheck } from '../../src/cli/check.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import '../../src/formats/detect.ts';
 import { checkDocument } from '../../src/check.ts';
-import { checkStreamed, type BlockFile } from '../../src/cli/stream.ts';
+import { checkStreamed, type BlockFile } from '../../src/stream.ts';
 import { decodeText } from '../../src/text.ts';
 import { FIRECRACKER_VALUE_BITS, FirecrackerJsonStream, parseBitmap, parseFirecrackerJson } from '../../src/formats/firecracker.ts';
 import { JsonStream, LineIndex, member, memberEntry, scanJson, type JsonObject, type JsonValue } from '../../src/formats/json-scan.ts';

@@ -2,12 +2,13 @@
 // never holds the whole text: performance.md §5 asks for a peak RSS of at most 1.5× the file, and a
 // 100 MB trace read whole is a 100 MB Buffer plus a 100 MB string before any parsing.
 import { isAscii } from 'node:buffer';
-import { checkParsed, detectDocumentFormat, replayOptionsFor, resolveTraceHost, streamParser, type CheckOptions, type FileReport, type HostResolution } from '../check.ts';
-import { IdtraceStream } from '../formats/idtrace.ts';
-import { ReplaySession } from '../model/vm.ts';
-import type { KernelEvent, TraceEvent } from '../model/events.ts';
-import type { ParseResult } from '../formats/types.ts';
-import type { FormatId } from '../formats/types.ts';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { checkParsed, detectDocumentFormat, replayOptionsFor, resolveTraceHost, streamParser, type CheckOptions, type FileReport, type HostResolution } from './check.ts';
+import { IdtraceStream } from './formats/idtrace.ts';
+import { ReplaySession } from './model/vm.ts';
+import type { KernelEvent, TraceEvent } from './model/events.ts';
+import type { ParseResult } from './formats/types.ts';
+import type { FormatId } from './formats/types.ts';
 
 /** An open file, read front to back. */
 export interface BlockFile {
@@ -15,6 +16,19 @@ export interface BlockFile {
   /** Reads into `buf` from the current position; 0 at the end. */
   read(buf: Buffer): number;
   close(): void;
+}
+
+/** Opens a file to read it in blocks; throws like readFileSync (EISDIR for a directory). */
+export function openBlockFile(path: string): BlockFile {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), { code: 'EISDIR' });
+    return { size: st.isFile() ? st.size : 0, read: (b) => readSync(fd, b, 0, b.length, null), close: () => closeSync(fd) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
 }
 
 /** Files at least this big are streamed when their format allows it (an .idtrace of 4 MiB read whole peaks at 150 MB). */
@@ -45,7 +59,15 @@ export function checkStreamed(
   path: string,
   file: BlockFile,
   options: CheckOptions,
-  tuning: { blockBytes?: number; format?: FormatId; pieceBytes?: number } = {},
+  tuning: {
+    blockBytes?: number;
+    format?: FormatId;
+    pieceBytes?: number;
+    /** false: formats replayed while read (whose report keeps no events) are left to the whole-file check. */
+    replayWhileReading?: boolean;
+    /** Told the bytes read so far each time a block is read for parsing (progress). */
+    onRead?: (bytes: number) => void;
+  } = {},
 ): FileReport | undefined {
   const buf = Buffer.allocUnsafe(Math.max(16, tuning.blockBytes ?? BLOCK_BYTES));
   const have = fill(file, buf, 0);
@@ -54,10 +76,13 @@ export function checkStreamed(
   // Every sniffer reads at most the first 64 Ki characters; 256 KiB of UTF-8 holds at least that many.
   const format = tuning.format ?? detectDocumentFormat(decodePiece(buf.subarray(bom, Math.min(have, bom + DETECTION_BYTES))).text, path);
   try {
-    if (format === 'idtrace') return streamIdtrace(path, file, options, { buf, have, start: bom }, tuning.pieceBytes ?? IDTRACE_PIECE_BYTES);
+    if (format === 'idtrace') {
+      if (tuning.replayWhileReading === false) return undefined;
+      return streamIdtrace(path, file, options, { buf, have, start: bom, onRead: tuning.onRead }, tuning.pieceBytes ?? IDTRACE_PIECE_BYTES);
+    }
     const parser = streamParser(format);
     if (!parser) return undefined;
-    pump(file, { buf, have, start: bom }, Number.POSITIVE_INFINITY, (t, l, f) => parser.feed(t, l, f));
+    pump(file, { buf, have, start: bom, onRead: tuning.onRead }, Number.POSITIVE_INFINITY, (t, l, f) => parser.feed(t, l, f));
     return checkParsed(path, parser.finish(), options);
   } catch (err) {
     if (err instanceof NotStreamable) return undefined;
@@ -117,6 +142,7 @@ interface Pump {
   buf: Buffer;
   have: number;
   start: number;
+  onRead?: ((bytes: number) => void) | undefined;
 }
 
 /**
@@ -127,6 +153,8 @@ interface Pump {
 function pump(file: BlockFile, at: Pump, pieceBytes: number, feed: Feed): void {
   let { buf, have, start } = at;
   let atEnd = have < buf.length;
+  let total = have;
+  at.onRead?.(total);
   let line = 0;
   let limit = pieceBytes;
   const refill = (grow: boolean): void => {
@@ -135,7 +163,10 @@ function pump(file: BlockFile, at: Pump, pieceBytes: number, feed: Feed): void {
     have -= start;
     start = 0;
     buf = next;
+    const before = have;
     have = fill(file, buf, have);
+    total += have - before;
+    at.onRead?.(total);
     atEnd = have < buf.length;
   };
   for (;;) {
