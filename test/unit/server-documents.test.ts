@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ChunkedDocument, splitLines } from '../../server/documents.ts';
+import { ChunkedDocument, mergeChanges, splitLines } from '../../server/documents.ts';
+import type { LineChange } from '../../src/formats/types.ts';
 
 /** Reference: LSP position → offset in a string (lines end at \n, \r\n or \r). */
 function offsetAt(text: string, line: number, character: number): number {
@@ -77,6 +78,54 @@ test('random edits (property): text, line count and every line agree with a plai
       },
     ),
     { numRuns: 2000 },
+  );
+});
+
+test('the line change update() returns describes the edits (property): lines outside it are the old lines, moved', () => {
+  // The typing path re-parses [first, endNew) and reuses old results for the rest, moved by delta: every
+  // line outside the region must be an old line. Several changes per notification and several notifications.
+  const piece = fc.stringMatching(/^[ab\n\r#]{0,12}$/);
+  fc.assert(
+    fc.property(
+      fc.stringMatching(/^(ab|\r\n|\n|b)*$/),
+      fc.array(fc.array(fc.tuple(fc.nat(30), fc.nat(8), fc.nat(30), fc.nat(8), piece), { minLength: 1, maxLength: 4 }), { maxLength: 4 }),
+      (initial, notifications) => {
+        let ref = initial;
+        const doc = new ChunkedDocument('file:///p', 'kvm-ftrace', 0, initial);
+        const oldLines = refLines(initial);
+        let summary: LineChange | undefined;
+        let full = false;
+        notifications.forEach((edits, k) => {
+          const changes = edits.map(([a, b, c, d, text]) => {
+            const n = refLines(ref).length;
+            let [sl, sc, el, ec] = [a % n, b, c % n, d];
+            if (el < sl || (el === sl && ec < sc)) [sl, sc, el, ec] = [el, ec, sl, sc];
+            const s0 = offsetAt(ref, sl, sc);
+            const e0 = Math.max(s0, offsetAt(ref, el, ec));
+            ref = ref.slice(0, s0) + text + ref.slice(e0);
+            return { range: { start: { line: sl, character: sc }, end: { line: el, character: ec } }, text };
+          });
+          const c = doc.update(changes, k + 1);
+          if (c === 'full') full = true;
+          else if (c) summary = summary ? mergeChanges(summary, c) : c;
+        });
+        assert.equal(full, false);
+        // With a lone CR somewhere the server checks in full; otherwise lines are \n-terminated as the parsers see them.
+        if (doc.maybeLoneCr) return;
+        assert.doesNotMatch(ref, /\r(?!\n)/);
+        const newLines = refLines(ref);
+        if (!summary) {
+          assert.deepEqual(newLines, oldLines);
+          return;
+        }
+        const { first, endNew, delta } = summary;
+        assert.equal(newLines.length, oldLines.length + delta);
+        assert.ok(first >= 0 && first < endNew && endNew <= newLines.length);
+        for (let i = 0; i < first; i++) assert.equal(newLines[i], oldLines[i], `line ${i} before the change`);
+        for (let i = endNew; i < newLines.length; i++) assert.equal(newLines[i], oldLines[i - delta], `line ${i} after the change`);
+      },
+    ),
+    { numRuns: 2000, seed: 11 },
   );
 });
 
