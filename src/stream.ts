@@ -192,7 +192,7 @@ function pump(file: BlockFile, at: Pump, pieceBytes: number, feed: Feed): void {
     const r = feed(piece.text, line, last);
     if (last) return;
     line = r.nextLine;
-    const consumed = piece.ascii ? r.consumed : Buffer.byteLength(piece.text.slice(0, r.consumed), 'utf8');
+    const consumed = piece.ascii ? r.consumed : bytesOf(chunk, piece.text, r.consumed);
     if (consumed === 0) {
       // Nothing could be finished in this piece (a record that may continue): offer more next time.
       if (limit < chunk.length) limit = Math.max(limit * 2, end * 2); // the piece was cut short: a longer one
@@ -203,6 +203,21 @@ function pump(file: BlockFile, at: Pump, pieceBytes: number, feed: Feed): void {
     start += consumed;
     if (!atEnd && have - start < Math.min(pieceBytes, buf.length / 2)) refill(false);
   }
+}
+
+/**
+ * How many bytes of `bytes` decoded to text[0, chars). Invalid UTF-8 decodes to U+FFFD, whose own UTF-8 is
+ * longer, so re-encoding the text would overshoot; parsers consume whole lines, and a '\n' byte is always a
+ * '\n' character, so the answer is just past the same number of newlines.
+ */
+function bytesOf(bytes: Buffer, text: string, chars: number): number {
+  if (chars === 0) return 0;
+  let lines = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < chars; i = text.indexOf('\n', i + 1)) lines++;
+  let at = -1;
+  for (let k = 0; k < lines; k++) at = bytes.indexOf(10, at + 1);
+  if (text.charCodeAt(chars - 1) !== 10) throw new Error('a block parser stopped inside a line'); // parsers stop at line ends
+  return at + 1;
 }
 
 /** Fills buf from offset `from` until it is full or the file ends; the bytes now in buf. */

@@ -67,6 +67,23 @@ describe('checkStreamed equals a whole-file check', () => {
     for (const block of [16, 17, 31, 64, 257, 4096]) same(bytes, 'utf8.trace', block, []);
   });
 
+  it('invalid UTF-8 (a lone 0xff, a cut sequence) anywhere: positions stay those of a whole-file read', () => {
+    // U+FFFD, which invalid bytes decode to, is 3 bytes in UTF-8: re-encoding text to count bytes overshoots.
+    for (const f of fixtures) {
+      const bytes = Buffer.concat(
+        f.bytes
+          .toString('latin1')
+          .split('\n')
+          .map((l, i) => Buffer.concat([Buffer.from(l, 'latin1'), Buffer.from(i % 3 === 0 ? [0xff, 0xc3] : i % 3 === 1 ? [0xe2, 0x82] : []), Buffer.from('\n')])),
+      );
+      for (const block of [16, 64, 300]) same(bytes, f.name, block, [7]);
+    }
+    const idtrace = Buffer.concat([Buffer.from('vcpu 0 init\n'), Buffer.from([0xff, 0xfe, 0x0a, 0xc3, 0x0a]), Buffer.from('vcpu 0 get ID_AA64PFR0_EL1\n'.repeat(50))]);
+    const whole = checkDocument({ path: 'x.idtrace', text: decodeText(idtrace) });
+    const streamed = checkStreamed('x.idtrace', memoryFile(idtrace, [5]), {}, { blockBytes: 32, pieceBytes: 20, format: 'idtrace' });
+    assert.deepEqual(streamed?.findings, whole.findings);
+  });
+
   it('a generated 30k-line trace with the real block size and odd reads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'idreg-stream-'));
     try {
