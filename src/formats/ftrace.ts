@@ -60,11 +60,25 @@ const TUPLE_BITS = [2, 3, 4, 4, 3];
 /** Slots of the feature-ID space per vCPU: op1 ∈ {0,1,3} × CRm 0..7 × op2 0..7. */
 const ID_SLOTS = 192;
 
+/**
+ * A skip-ahead cache's "not in the rest of the text": past any string's end, and a constant, not the text's
+ * length, whose load the JIT would only meet near the end of a block, after compiling the loop.
+ */
+const NOWHERE = 0x7fffffff;
+
 const EV_OTHER = 0;
 const EV_EXIT = 1;
 const EV_ENTRY = 2;
 const EV_HANDLE = 3;
 const EV_ACCESS = 4;
+
+// What a line is to the line loop.
+const LINE_RECORD = 0;
+/** A comment, blank or preamble line: it ends the record before it. */
+const LINE_ENDS_RECORD = 1;
+/** A line that is no record after a record: a mail client may have wrapped that record. */
+const LINE_CONTINUES = 2;
+const LINE_NOT_RECORD = 3;
 
 const EXPECT_EXIT = 'kvm_exit: expected `TRAP: HSR_EC: 0x0018 (SYS64), PC: 0x…`';
 const EXPECT_ENTRY = 'kvm_entry: expected `PC: 0x…`';
@@ -72,9 +86,12 @@ const EXPECT_HANDLE = 'kvm_handle_sys_reg: expected `HSR 0x…` (the ESR in hex)
 const EXPECT_ACCESS = 'kvm_sys_access: expected `PC: <hex> <name> (op0,op1,crn,crm,op2) read|write [value]`';
 const EXPECT_RECORD = 'expected an ftrace record `<comm>-<pid> [<cpu>] <flags> <seconds>: <event>: <text>`';
 
-/** Hex digit value by char code (-1 for non-digits): one load per digit of the three PCs of every trap. */
+/**
+ * Hex digit value by char code (-1 for non-digits), over every UTF-16 code unit so that a lookup needs no
+ * range test: one load per digit of the three PCs of every trap.
+ */
 const HEX_VAL = (() => {
-  const t = new Int8Array(128).fill(-1);
+  const t = new Int8Array(65536).fill(-1);
   for (let c = 0; c < 128; c++) {
     if (c >= 48 && c <= 57) t[c] = c - 48;
     else if ((c | 32) >= 97 && (c | 32) <= 102) t[c] = (c | 32) - 87;
@@ -82,20 +99,45 @@ const HEX_VAL = (() => {
   return t;
 })();
 
-/** Hex digit value of a char code, or -1. */
-function hexVal(c: number): number {
-  return c < 128 ? HEX_VAL[c]! : -1;
+/** The char codes of a literal that `at` looks for. */
+function lit(text: string): Int32Array {
+  const codes = new Int32Array(text.length);
+  for (let k = 0; k < text.length; k++) codes[k] = text.charCodeAt(k);
+  return codes;
 }
 
 /**
- * Whether lit occurs in s at i: a charCodeAt loop the JIT inlines, cheaper than a startsWith builtin call
- * for the short literals tested on every record.
+ * Whether the literal occurs in s at i: a charCodeAt loop the JIT inlines, cheaper than a startsWith builtin
+ * call for the short literals tested on every record. The literal comes as char codes, because comparing
+ * with a string would load a character of each string per position (about 1.5x the time).
  */
-function at(s: string, i: number, lit: string): boolean {
-  const n = lit.length;
+function at(s: string, i: number, codes: Int32Array): boolean {
+  const n = codes.length;
   if (i + n > s.length) return false;
-  for (let k = 0; k < n; k++) if (s.charCodeAt(i + k) !== lit.charCodeAt(k)) return false;
+  for (let k = 0; k < n; k++) if (s.charCodeAt(i + k) !== codes[k]) return false;
   return true;
+}
+
+const LIT_SYS_ACCESS = lit('sys_access:');
+const LIT_EXIT = lit('exit:');
+const LIT_ENTRY = lit('entry:');
+const LIT_HANDLE = lit('handle_sys_reg:');
+const LIT_PC = lit('PC: ');
+const LIT_HSR = lit('HSR ');
+const LIT_READ = lit('read');
+const LIT_WRITE = lit('write');
+
+/**
+ * `trace-cmd report -l`: `comm-pid  cpu flags secs:`; the pid is the first `-digits ` token. The offset of its
+ * last digit, or -1. (Apart from commPid, which then stays small enough for the JIT to inline.)
+ */
+function lastPidDigit(s: string, ls: number, tsStart: number): number {
+  for (let d = s.indexOf('-', ls); d >= 0 && d < tsStart; d = s.indexOf('-', d + 1)) {
+    let e = d + 1;
+    while (e < tsStart && isDigit(s.charCodeAt(e))) e++;
+    if (e > d + 1 && s.charCodeAt(e) === 32) return e - 1;
+  }
+  return -1;
 }
 
 function isDigit(c: number): boolean {
@@ -242,6 +284,19 @@ class FtraceParser {
   private nHi = 0;
   private nLo = 0;
 
+  // The record left pending by scan (it may continue in the next text).
+  private pend = false;
+  private pLs = 0;
+  private pLe = 0;
+  private pLine = 0;
+  private pEv = 0;
+  private pPid = 0;
+  private pCs = 0;
+  private pCe = 0;
+  private conts: { ls: number; le: number; line: number }[] | undefined;
+  /** Offset where scan stopped at an old segment's state, or -1. */
+  private stopAt = -1;
+
   // Skip-ahead caches so lines without ': ' or '[' never rescan the rest of the file.
   private nextColon = -1;
   private nextBracket = -1;
@@ -252,8 +307,8 @@ class FtraceParser {
   /** vCPUs first seen in the current segment. */
   private segVcpus: FtraceParseResult['vcpus'] = [];
   private states: VcpuState[] = [];
-  /** encodingKey → a name spelling already checked against that encoding (a cache: no state). */
-  private readonly verifiedName: (string | undefined)[] = [];
+  /** encodingKey → the char codes of a name spelling already checked against that encoding (a cache: no state). */
+  private readonly verifiedName: (Int32Array | undefined)[] = [];
   private readonly regName: (string | undefined)[] = [];
   /** (vcpu << 16 | key) → the last value a read event carried, so a changed value is emitted again. */
   private lastValue = new Map<number, bigint>();
@@ -401,20 +456,21 @@ class FtraceParser {
     let c = cache ? this.nextColon : -1;
     if (c < ls) {
       c = s.indexOf(': ', ls);
-      if (cache) this.nextColon = c < 0 ? s.length : c;
+      if (cache) this.nextColon = c < 0 ? NOWHERE : c;
     }
     if (c < 0 || c >= le) return -1;
     // The first ': ' ends the timestamp; a comm containing ': ' is tried past.
     for (let tries = 0; tries < 4 && c >= 0 && c < le; tries++, c = s.indexOf(': ', c + 1)) {
       let j = c - 1;
       let digits = 0;
-      while (j >= ls) {
-        const ch = s.charCodeAt(j);
+      let ch = 0;
+      for (; j >= ls; j--) {
+        ch = s.charCodeAt(j);
         if (isDigit(ch)) digits++;
         else if (ch !== 46) break;
-        j--;
       }
-      if (digits === 0 || j < ls || s.charCodeAt(j) !== 32) continue;
+      // ch is the character before the number when the loop broke off.
+      if (digits === 0 || j < ls || ch !== 32) continue;
       const tsStart = j + 1;
       if (!this.commPid(s, ls, tsStart, cache)) continue;
       let ev = c + 2;
@@ -430,7 +486,7 @@ class FtraceParser {
     let b = cache ? this.nextBracket : -1;
     if (b < ls) {
       b = s.indexOf('[', ls);
-      if (cache) this.nextBracket = b < 0 ? s.length : b;
+      if (cache) this.nextBracket = b < 0 ? NOWHERE : b;
     }
     let p: number;
     if (b >= 0 && b < tsStart) {
@@ -444,16 +500,7 @@ class FtraceParser {
         while (p >= ls && s.charCodeAt(p) === 32) p--;
       }
     } else {
-      // `trace-cmd report -l`: `comm-pid  cpu flags secs:`; the pid is the first `-digits ` token.
-      p = -1;
-      for (let d = s.indexOf('-', ls); d >= 0 && d < tsStart; d = s.indexOf('-', d + 1)) {
-        let e = d + 1;
-        while (e < tsStart && isDigit(s.charCodeAt(e))) e++;
-        if (e > d + 1 && s.charCodeAt(e) === 32) {
-          p = e - 1;
-          break;
-        }
-      }
+      p = lastPidDigit(s, ls, tsStart);
       if (p < 0) return false;
     }
     let pid = 0;
@@ -521,13 +568,13 @@ class FtraceParser {
     if (s.charCodeAt(i) === 48 && (s.charCodeAt(i + 1) | 32) === 120) i += 2;
     const start = i;
     // One pass over the digits (three PCs per trap): the top nibble of lo carries into hi, so both halves
-    // stay exact small integers; more than 16 digits is rejected below, so hi's overflow then is harmless.
+    // stay 32-bit integers; more than 16 digits is rejected below, so what hi loses then is harmless.
     let hi = 0;
     let lo = 0;
     for (; i < le; i++) {
-      const d = hexVal(s.charCodeAt(i));
+      const d = HEX_VAL[s.charCodeAt(i)]!;
       if (d < 0) break;
-      hi = hi * 16 + (lo >>> 28);
+      hi = ((hi << 4) | (lo >>> 28)) >>> 0;
       lo = ((lo << 4) | d) >>> 0;
     }
     const n = i - start;
@@ -555,16 +602,16 @@ class FtraceParser {
     let type: number;
     let p: number;
     const c4 = s.charCodeAt(ev + 4);
-    if (c4 === 115 /* s */ && at(s, ev + 4, 'sys_access:')) {
+    if (c4 === 115 /* s */ && at(s, ev + 4, LIT_SYS_ACCESS)) {
       type = EV_ACCESS;
       p = ev + 15;
-    } else if (c4 === 101 /* e */ && at(s, ev + 4, 'exit:')) {
+    } else if (c4 === 101 /* e */ && at(s, ev + 4, LIT_EXIT)) {
       type = EV_EXIT;
       p = ev + 9;
-    } else if (c4 === 101 && at(s, ev + 4, 'entry:')) {
+    } else if (c4 === 101 && at(s, ev + 4, LIT_ENTRY)) {
       type = EV_ENTRY;
       p = ev + 10;
-    } else if (c4 === 104 /* h */ && at(s, ev + 4, 'handle_sys_reg:')) {
+    } else if (c4 === 104 /* h */ && at(s, ev + 4, LIT_HANDLE)) {
       type = EV_HANDLE;
       p = ev + 19;
     } else return;
@@ -597,7 +644,7 @@ class FtraceParser {
       }
       case EV_ENTRY: {
         this.pHasPc = false;
-        if (at(s, p, 'PC: ')) {
+        if (at(s, p, LIT_PC)) {
           const e = this.hex64(s, p + 4, le);
           if (e >= 0 && (e === le || s.charCodeAt(e) === 32)) {
             this.pHasPc = true;
@@ -611,7 +658,7 @@ class FtraceParser {
         return;
       }
       case EV_HANDLE: {
-        if (at(s, p, 'HSR ')) {
+        if (at(s, p, LIT_HSR)) {
           const e = this.hex64(s, p + 4, le);
           if (e >= 0 && this.nHi === 0 && (e === le || s.charCodeAt(e) === 32)) {
             this.pEsr = this.nLo;
@@ -629,7 +676,7 @@ class FtraceParser {
   /** `PC: ffff800080528a90 ID_AA64MMFR3_EL1 (3,0,0,7,3) read [value]` */
   private parseAccess(s: string, p: number, le: number): void {
     this.pError = EXPECT_ACCESS;
-    if (!at(s, p, 'PC: ')) return;
+    if (!at(s, p, LIT_PC)) return;
     let e = this.hex64(s, p + 4, le);
     if (e < 0 || s.charCodeAt(e) !== 32) return;
     this.pHasPc = true;
@@ -649,10 +696,10 @@ class FtraceParser {
     e = this.pTupleEnd;
     if (s.charCodeAt(e) !== 32) return;
     e++;
-    if (at(s, e, 'read')) {
+    if (at(s, e, LIT_READ)) {
       this.pWrite = false;
       e += 4;
-    } else if (at(s, e, 'write')) {
+    } else if (at(s, e, LIT_WRITE)) {
       this.pWrite = true;
       e += 5;
     } else return;
@@ -910,7 +957,7 @@ class FtraceParser {
     const res = resolveRegister(name);
     if (!res) return false;
     if (encodingKey(res.enc) === key) {
-      this.verifiedName[key] = name;
+      this.verifiedName[key] = lit(name);
       return true;
     }
     this.findings.push(
@@ -1085,6 +1132,25 @@ class FtraceParser {
     this.skipped++;
   }
 
+  /** Parses the pending record, now that the line after it is known not to continue it. */
+  private flush(): void {
+    if (!this.pend) return;
+    this.pend = false;
+    this.hPid = this.pPid;
+    this.hCommStart = this.pCs;
+    this.hCommEnd = this.pCe;
+    const conts = this.conts;
+    if (conts) {
+      this.conts = undefined;
+      this.wrappedRecord({ ls: this.pLs, le: this.pLe, line: this.pLine, ev: this.pEv }, conts);
+      return;
+    }
+    this.ls = this.pLs;
+    this.line = this.pLine;
+    if (this.record(this.text, this.pLe, this.pEv)) this.understood++;
+    else this.skipped++;
+  }
+
   /**
    * Parses the lines of `t`, the first of which is document line `firstLine`. A record at the end of a
    * non-final text may continue on the next line (a wrapped record), so it is left unconsumed.
@@ -1093,6 +1159,26 @@ class FtraceParser {
     this.text = t;
     this.nextColon = -1;
     this.nextBracket = -1;
+    const lineNo = this.scan(t, firstLine);
+    if (this.stopAt >= 0) return { consumed: this.stopAt, nextLine: lineNo, stopped: true };
+    if (!final) {
+      // The last record may continue in the next text: it is parsed again from there.
+      if (this.pend) return { consumed: this.pLs, nextLine: this.pLine, stopped: false };
+      return { consumed: t.length, nextLine: lineNo, stopped: false };
+    }
+    this.flush();
+    this.lines = lineNo;
+    this.cut(lineNo);
+    return { consumed: t.length, nextLine: lineNo, stopped: false };
+  }
+
+  /**
+   * The line loop of feed: the document line after the last line read, or the line where a re-parse met an
+   * old segment (stopAt ≥ 0, its offset). The record still pending at the end is left in the p* fields.
+   * Apart from feed, and with one place where a pending record is parsed, so that a rare kind of line
+   * first met after the JIT compiled the loop costs few deoptimizations (each one drops the compiled loop).
+   */
+  private scan(t: string, firstLine: number): number {
     const len = t.length;
     let pos = 0;
     let lineNo = firstLine;
@@ -1106,22 +1192,8 @@ class FtraceParser {
     let pCs = 0;
     let pCe = 0;
     let conts: { ls: number; le: number; line: number }[] | undefined;
-    const flush = (): void => {
-      if (!pend) return;
-      pend = false;
-      this.hPid = pPid;
-      this.hCommStart = pCs;
-      this.hCommEnd = pCe;
-      if (conts) {
-        this.wrappedRecord({ ls: pLs, le: pLe, line: pLine, ev: pEv }, conts);
-        conts = undefined;
-        return;
-      }
-      this.ls = pLs;
-      this.line = pLine;
-      if (this.record(t, pLe, pEv)) this.understood++;
-      else this.skipped++;
-    };
+    let nConts = 0;
+    this.stopAt = -1;
     while (pos < len) {
       let nl = t.indexOf('\n', pos);
       if (nl < 0) nl = len;
@@ -1130,67 +1202,84 @@ class FtraceParser {
       const ls = pos;
       const line = lineNo++;
       pos = nl + 1;
+      let kind: number;
+      let ev = -1;
+      let pid = 0;
+      let cs = 0;
+      let ce = 0;
       // ftrace's comment block starts in column 0; data lines are tried as records first, so the common
       // line costs no scan of its leading padding.
-      const first = t.charCodeAt(ls);
-      if (first === 35 /* # */) {
-        flush();
-        if (this.boundary(line)) return { consumed: ls, nextLine: line, stopped: true };
-        this.understood++;
-        continue;
-      }
-      const ev = le - ls > 20 ? this.header(t, ls, le, true) : -1;
-      if (ev < 0) {
-        let i = ls;
-        while (i < le && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9)) i++;
-        if (i === le || t.charCodeAt(i) === 35) {
-          flush();
-          if (this.boundary(line)) return { consumed: ls, nextLine: line, stopped: true };
-          this.understood++;
-          continue;
+      if (t.charCodeAt(ls) === 35 /* # */) kind = LINE_ENDS_RECORD;
+      else {
+        ev = le - ls > 20 ? this.header(t, ls, le, true) : -1;
+        if (ev >= 0) {
+          kind = LINE_RECORD;
+          pid = this.hPid;
+          cs = this.hCommStart;
+          ce = this.hCommEnd;
+        } else {
+          let i = ls;
+          while (i < le && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9)) i++;
+          if (i === le || t.charCodeAt(i) === 35 || isPreamble(t, i, le)) kind = LINE_ENDS_RECORD;
+          else if (pend && nConts < 3) kind = LINE_CONTINUES;
+          else kind = LINE_NOT_RECORD;
         }
       }
-      if (ev >= 0) {
-        const pid = this.hPid;
-        const cs = this.hCommStart;
-        const ce = this.hCommEnd;
-        flush();
-        if (this.boundary(line)) return { consumed: ls, nextLine: line, stopped: true };
-        pend = true;
-        pLs = ls;
-        pLe = le;
-        pLine = line;
-        pEv = ev;
-        pPid = pid;
-        pCs = cs;
-        pCe = ce;
+      if (kind === LINE_CONTINUES) {
+        (conts ??= []).push({ ls, le, line });
+        nConts++;
         continue;
       }
-      let i = ls;
-      while (i < le && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9)) i++;
-      if (isPreamble(t, i, le)) {
-        flush();
-        if (this.boundary(line)) return { consumed: ls, nextLine: line, stopped: true };
+      if (pend) {
+        pend = false;
+        this.hPid = pPid;
+        this.hCommStart = pCs;
+        this.hCommEnd = pCe;
+        if (conts === undefined) {
+          this.ls = pLs;
+          this.line = pLine;
+          if (this.record(t, pLe, pEv)) this.understood++;
+          else this.skipped++;
+        } else {
+          this.wrappedRecord({ ls: pLs, le: pLe, line: pLine, ev: pEv }, conts);
+          conts = undefined;
+          nConts = 0;
+        }
+      }
+      if (kind === LINE_NOT_RECORD) {
+        this.notRecord(ls, le, line);
+        continue;
+      }
+      if (this.boundary(line)) {
+        this.stopAt = ls;
+        lineNo = line;
+        break;
+      }
+      if (kind === LINE_ENDS_RECORD) {
         this.understood++;
         continue;
       }
-      if (pend && (conts === undefined || conts.length < 3)) {
-        (conts ??= []).push({ ls, le, line });
-        continue;
-      }
-      flush();
-      this.notRecord(ls, le, line);
+      pend = true;
+      pLs = ls;
+      pLe = le;
+      pLine = line;
+      pEv = ev;
+      pPid = pid;
+      pCs = cs;
+      pCe = ce;
     }
-    if (!final) {
-      // The last record may continue in the next text: it is parsed again from there.
-      if (pend) return { consumed: pLs, nextLine: pLine, stopped: false };
-      return { consumed: len, nextLine: lineNo, stopped: false };
-    }
-    flush();
-    this.lines = lineNo;
-    this.cut(lineNo);
-    return { consumed: len, nextLine: lineNo, stopped: false };
+    this.pend = pend;
+    this.pLs = pLs;
+    this.pLe = pLe;
+    this.pLine = pLine;
+    this.pEv = pEv;
+    this.pPid = pPid;
+    this.pCs = pCs;
+    this.pCe = pCe;
+    this.conts = conts;
+    return lineNo;
   }
+
 }
 
 /** A copy of `s` that shares no memory with the text it was cut from (V8 has no direct way to ask). */
