@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import '../../src/formats/detect.ts';
 import { checkDocument } from '../../src/check.ts';
-import { checkStreamed, STREAM_MIN_BYTES, type BlockFile } from '../../src/stream.ts';
+import { checkStreamed, STREAM_MIN_BYTES } from '../../src/stream.ts';
+import { memoryFile } from '../helpers/block-file.ts';
 import { decodeText } from '../../src/text.ts';
 import { generateFtrace } from '../../bench/gen.ts';
 import { runCheck } from '../../src/cli/check.ts';
@@ -18,21 +19,6 @@ import { nodeIO } from '../../src/cli.ts';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'formats', 'ftrace');
 
-/** A file whose reads return at most the sizes given, in turn (a pipe or a network file). */
-function memoryFile(bytes: Buffer, readSizes: number[]): BlockFile {
-  let pos = 0;
-  let k = 0;
-  return {
-    size: bytes.length,
-    read(buf) {
-      const want = Math.min(buf.length, readSizes.length ? Math.max(1, readSizes[k++ % readSizes.length]!) : buf.length, bytes.length - pos);
-      bytes.copy(buf, 0, pos, pos + want);
-      pos += want;
-      return want;
-    },
-    close() {},
-  };
-}
 
 /** Tiny blocks would starve format detection (it reads the first block): the format is given. */
 function same(bytes: Buffer, path: string, blockBytes: number, readSizes: number[]): void {

@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import '../../src/formats/detect.ts';
 import { checkDocument } from '../../src/check.ts';
-import { checkStreamed, type BlockFile } from '../../src/stream.ts';
+import { checkStreamed } from '../../src/stream.ts';
+import { memoryFile } from '../helpers/block-file.ts';
 import { decodeText } from '../../src/text.ts';
 import { FIRECRACKER_VALUE_BITS, FirecrackerJsonStream, parseBitmap, parseFirecrackerJson } from '../../src/formats/firecracker.ts';
-import { JsonStream, LineIndex, member, memberEntry, scanJson, type JsonObject, type JsonValue } from '../../src/formats/json-scan.ts';
+import { JsonStream, LineIndex } from '../../src/formats/json-scan.ts';
+import { member, memberEntry, scanJson, type JsonObject, type JsonValue } from '../helpers/json-reference.ts';
 import { makeFinding, type Finding, type Range } from '../../src/findings.ts';
 import { decodeOneRegId, parseNumber, type OneRegInfo } from '../../src/encoding/forms.ts';
 import { VCPU_FEATURES } from '../../src/data/kvm-policy.ts';
@@ -593,21 +595,6 @@ describe('JsonStream reports scanJson tree and errors', () => {
 // ---------------------------------------------------------------------------------------------
 // The CLI's block reader
 
-/** A file whose reads return at most the sizes given, in turn. */
-function memoryFile(bytes: Buffer, readSizes: number[]): BlockFile {
-  let pos = 0;
-  let k = 0;
-  return {
-    size: bytes.length,
-    read(buf) {
-      const want = Math.min(buf.length, readSizes.length ? Math.max(1, readSizes[k++ % readSizes.length]!) : buf.length, bytes.length - pos);
-      bytes.copy(buf, 0, pos, pos + want);
-      pos += want;
-      return want;
-    },
-    close() {},
-  };
-}
 
 function sameChecked(bytes: Buffer, path: string, blockBytes: number, readSizes: number[], withHost?: string): void {
   const options = withHost ? { host: withHost } : {};

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBitmap, parseFirecrackerJson, parseFirecrackerLog, sniffFirecrackerJson, sniffFirecrackerLog } from '../../src/formats/firecracker.ts';
-import { scanJson, member, LineIndex } from '../../src/formats/json-scan.ts';
+import { LineIndex } from '../../src/formats/json-scan.ts';
+import { scanJson, member } from '../helpers/json-reference.ts';
 import { judgeAgainstHost, parseAny } from '../../src/formats/detect.ts';
 
 const DIR = join(__dirname, '../fixtures/formats/firecracker');

@@ -14,8 +14,9 @@ import { SEEDS } from '../seeds.ts';
 import { FORMATS_DIR } from './discover.ts';
 import type { PropertyDef, PropertyGroup } from './types.ts';
 
-type JsonScanMod = typeof import('../../../src/formats/json-scan.ts');
-type JsonValue = import('../../../src/formats/json-scan.ts').JsonValue;
+// The tree-building reader JsonStream is tested against (test/unit/firecracker-stream.test.ts).
+type JsonScanMod = typeof import('../../helpers/json-reference.ts');
+type JsonValue = import('../../helpers/json-reference.ts').JsonValue;
 
 /** The scanner's tree as plain JSON (last duplicate key wins, as in JSON.parse). */
 function toPlain(v: JsonValue): unknown {
@@ -300,9 +301,9 @@ export async function formatsGroup(): Promise<PropertyGroup> {
   const props: PropertyDef<any>[] = [];
   const missing: string[] = [];
   try {
-    props.push(...jsonProps((await import('../../../src/formats/json-scan.ts')) as JsonScanMod));
+    props.push(...jsonProps((await import('../../helpers/json-reference.ts')) as JsonScanMod));
   } catch {
-    missing.push('src/formats/json-scan.ts');
+    missing.push('test/helpers/json-reference.ts');
   }
   if (existsSync(join(FORMATS_DIR, 'firecracker.ts'))) {
     const m = (await import('../../../src/formats/firecracker.ts')) as { parseFirecrackerJson: FcParse; parseBitmap: (t: string, max?: number) => unknown };
