@@ -11,6 +11,7 @@ import '../../src/formats/detect.ts';
 import { checkDocument } from '../../src/check.ts';
 import { checkStreamed, STREAM_MIN_BYTES } from '../../src/stream.ts';
 import { memoryFile } from '../helpers/block-file.ts';
+import { idtraceFixtures } from '../helpers/fixtures.ts';
 import { decodeText } from '../../src/text.ts';
 import { generateFtrace } from '../../bench/gen.ts';
 import { runCheck } from '../../src/cli/check.ts';
@@ -87,11 +88,7 @@ describe('checkStreamed equals a whole-file check', () => {
     }
   });
 
-  const idtraces = [join(__dirname, '..', 'fixtures', 'idtrace'), join(__dirname, '..', '..', 'examples')].flatMap((d) =>
-    readdirSync(d)
-      .filter((f) => f.endsWith('.idtrace'))
-      .map((f) => join(d, f)),
-  );
+  const idtraces = idtraceFixtures();
   it(`.idtrace (${idtraces.length} fixtures and examples): replayed while read, same findings and counts`, () => {
     let streamedCount = 0;
     for (const path of idtraces) {

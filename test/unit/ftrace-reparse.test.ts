@@ -133,7 +133,6 @@ describe('ftrace re-parse after an edit equals a full parse', () => {
       assert.ok(re);
       assert.ok(asked <= 4 * 2048, `re-parse read ${asked} lines`);
       assert.deepEqual(comparable(re), comparable(parseFtrace(edited.join(''))));
-      assert.ok(re.findings.length === prev.findings.length + 1 || re.findings.length > 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,23 +4,16 @@
 // their CRLF, lone CR, BOM and missing final newline cases) and generated idtrace-ish text.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { IdtraceStream, parseIdtrace } from '../../src/formats/idtrace.ts';
 import type { ParseResult } from '../../src/formats/types.ts';
 import type { TraceEvent } from '../../src/model/events.ts';
+import { idtraceFixtures } from '../helpers/fixtures.ts';
 
-const ROOT = join(__dirname, '..', '..');
 
-function idtraceFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.idtrace'))
-    .map((f) => join(dir, f))
-    .sort();
-}
-
-const FILES = [...idtraceFiles(join(ROOT, 'test', 'fixtures')), ...idtraceFiles(join(ROOT, 'examples'))];
+const FILES = idtraceFixtures();
 
 /** Offsets just after each '\n': the places a line-aligned piece may end. */
 function lineEnds(text: string): number[] {

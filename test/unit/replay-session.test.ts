@@ -4,24 +4,18 @@
 // traces that read, write, run and re-read the ID registers on several vCPUs, with and without a host.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseIdtrace } from '../../src/formats/idtrace.ts';
 import { parseIddump } from '../../src/formats/iddump.ts';
 import { replay, ReplaySession, type ReplayOptions, type ReplayResult } from '../../src/model/vm.ts';
 import type { KernelEvent, TraceEvent } from '../../src/model/events.ts';
+import { idtraceFixtures } from '../helpers/fixtures.ts';
 
 const ROOT = join(__dirname, '..', '..');
 
-function idtraceFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.idtrace'))
-    .map((f) => join(dir, f))
-    .sort();
-}
-
-const FILES = [...idtraceFiles(join(ROOT, 'test', 'fixtures')), ...idtraceFiles(join(ROOT, 'examples'))];
+const FILES = idtraceFixtures();
 const HOST_PATH = join(ROOT, 'examples', 'graviton3.iddump');
 const HOST_DUMP = parseIddump(readFileSync(HOST_PATH, 'utf8')).dump!;
 const HOSTS: (ReplayOptions['host'] | undefined)[] = [undefined, { dump: HOST_DUMP, path: HOST_PATH }];
