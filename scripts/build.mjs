@@ -1,8 +1,24 @@
 // Bundles the CLI, the language server and the VS Code client with esbuild.
 // Type-checking is a separate step (`npm run typecheck`), because esbuild does not type-check.
 import * as esbuild from 'esbuild';
+import { readFile } from 'node:fs/promises';
 
 const watch = process.argv.includes('--watch');
+
+/**
+ * The register table is bundled as a JSON string given to JSON.parse, not as an object literal: V8 parses a
+ * 150 KB literal as code (peak RSS +2.9 MB in every process, against +1.1 MB for JSON.parse; measured with
+ * `node -e` on both forms).
+ */
+const jsonAsString = {
+  name: 'json-as-string',
+  setup(build) {
+    build.onLoad({ filter: /registers\.generated\.json$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      return { contents: `export default JSON.parse(${JSON.stringify(JSON.stringify(JSON.parse(text)))});`, loader: 'js' };
+    });
+  },
+};
 const common = {
   bundle: true,
   platform: 'node',
@@ -10,6 +26,7 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
+  plugins: [jsonAsString],
 };
 
 const builds = [

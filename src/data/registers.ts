@@ -2,9 +2,9 @@
 // their allowed values, meanings and implied FEAT_ names. The data is generated (src/data/generate.ts)
 // from Arm's BSD-licensed machine-readable specification; see src/data/LICENSES.md.
 //
-// The JSON is parsed when this module loads (it is bundled into the CLI and the server); the
-// RegisterDef objects and the lookup indexes are built once, on first use.
-import { encodingKey, keyToEncoding, type Encoding } from '../model/events.ts';
+// The JSON is parsed when this module loads (it is bundled into the CLI and the server); the lookup
+// indexes are built on first use, each RegisterDef when its register is first looked up.
+import { keyToEncoding, type Encoding } from '../model/events.ts';
 // A plain JSON import: the package is CommonJS (no "type": "module"), where TypeScript rejects import
 // attributes; tsx and esbuild both inline the file.
 import data from './registers.generated.json';
@@ -75,12 +75,18 @@ const table = data as unknown as RawTable;
 /** Where the table comes from, e.g. 'AARCHMRS BSD A-profile 2024-12 (v9Ap6-A build 406)'. */
 export const DATA_VERSION: string = table.version;
 
+/**
+ * Lookups go to the raw table; a RegisterDef is made the first time its register is asked for. A check
+ * touches a few dozen of the 1374 registers, and converting them all cost 2 MB of heap and ~7 MB of peak
+ * RSS in every `idreg check` (a 40-line trace: 55 → 48 MB).
+ */
 interface Indexes {
-  all: readonly RegisterDef[];
-  byName: Map<string, RegisterDef>;
-  byKey: Map<number, RegisterDef>;
+  byName: Map<string, number>;
+  byKey: Map<number, number>;
+  made: (RegisterDef | undefined)[];
 }
 let indexes: Indexes | undefined;
+let all: readonly RegisterDef[] | undefined;
 
 function expandValues(v: RawValues): number[] {
   const out: number[] = [];
@@ -100,13 +106,13 @@ function numericKeys<T>(o: Record<string, T> | undefined): Record<number, T> {
 function toField(f: RawField): FieldDef {
   const d: FieldDef = { name: f.n, msb: f.m, lsb: f.l, meanings: numericKeys(f.t), features: numericKeys(f.x) };
   if (f.v) d.values = expandValues(f.v);
-  return d;
+  return Object.freeze(d);
 }
 
 function toRegister(r: RawReg): RegisterDef {
   const d: RegisterDef = {
     name: r.n,
-    enc: keyToEncoding(r.k),
+    enc: Object.freeze(keyToEncoding(r.k)),
     width: r.w ?? 64,
     readable: (r.rw & 1) !== 0,
     writable: (r.rw & 2) !== 0,
@@ -116,46 +122,46 @@ function toRegister(r: RawReg): RegisterDef {
   if (r.F) d.fields = r.F.map(toField);
   if (r.t !== undefined && r.i !== undefined) d.array = { template: r.t, index: r.i };
   if (r.a) d.aliases = [...r.a];
-  return d;
+  return Object.freeze(d);
 }
 
 function build(): Indexes {
-  const all: RegisterDef[] = [];
-  const byName = new Map<string, RegisterDef>();
-  const byKey = new Map<number, RegisterDef>();
-  for (const r of table.regs) {
-    const d = toRegister(r);
-    all.push(d);
-    byKey.set(encodingKey(d.enc), d);
-    byName.set(d.name.toUpperCase(), d);
-  }
+  const byName = new Map<string, number>();
+  const byKey = new Map<number, number>();
+  table.regs.forEach((r, i) => {
+    byKey.set(r.k, i);
+    byName.set(r.n.toUpperCase(), i);
+  });
   // Aliases never shadow a primary name.
-  for (const d of all) for (const a of d.aliases ?? []) if (!byName.has(a.toUpperCase())) byName.set(a.toUpperCase(), d);
-  for (const d of all) {
-    Object.freeze(d.enc);
-    for (const f of d.fields ?? []) Object.freeze(f);
-    Object.freeze(d);
-  }
-  return { all: Object.freeze(all), byName, byKey };
+  table.regs.forEach((r, i) => {
+    for (const a of r.a ?? []) if (!byName.has(a.toUpperCase())) byName.set(a.toUpperCase(), i);
+  });
+  return { byName, byKey, made: new Array<RegisterDef | undefined>(table.regs.length) };
 }
 
 function idx(): Indexes {
   return (indexes ??= build());
 }
 
+function registerAt(i: number | undefined): RegisterDef | undefined {
+  if (i === undefined) return undefined;
+  const made = idx().made;
+  return (made[i] ??= toRegister(table.regs[i]!));
+}
+
 /** Every register, sorted by encoding key (then name). */
 export function allRegisters(): readonly RegisterDef[] {
-  return idx().all;
+  return (all ??= Object.freeze(table.regs.map((_, i) => registerAt(i)!)));
 }
 
 /** Looks up an exact architectural name in upper case (ID_AA64PFR0_EL1, SPSEL, TLBI VAE1IS); also finds aliases. */
 export function registerByName(upperCaseArchName: string): RegisterDef | undefined {
-  return idx().byName.get(upperCaseArchName);
+  return registerAt(idx().byName.get(upperCaseArchName));
 }
 
 /** Looks up encodingKey(enc) (src/model/events.ts). */
 export function registerByKey(key: number): RegisterDef | undefined {
-  return idx().byKey.get(key);
+  return registerAt(idx().byKey.get(key));
 }
 
 /** MIDR_EL1.Implementer code -> vendor name (arm-socs-table), e.g. 0x41 -> 'ARM'. */
