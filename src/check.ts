@@ -22,7 +22,7 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import { compareByPosition, compareFindings, makeFinding, type Finding, type Range } from './findings.ts';
-import type { FormatId, LineChange, LineSource, ParseResult, ParseStats, Reparser, StreamParser } from './formats/types.ts';
+import type { FormatId, LineChange, LineSource, ParseResult, ParseStats, Reparser, StreamNeeds, StreamParser } from './formats/types.ts';
 import { parseIdtrace, sniffIdtrace } from './formats/idtrace.ts';
 import { parseIddump, sniffIddump } from './formats/iddump.ts';
 import type { HostEvent, RegisterDump, TraceEvent } from './model/events.ts';
@@ -39,7 +39,7 @@ interface FormatHandler {
   /** Present when the parser can resume after an edit (the language server's fast path). */
   reparse?: Reparser;
   /** Present when the parser can be fed a big file in blocks (the CLI's way to read it). */
-  stream?: () => StreamParser;
+  stream?: (needs: StreamNeeds) => StreamParser;
 }
 
 /** Below this, a document is 'unknown' rather than a guess. */
@@ -48,7 +48,7 @@ export const MIN_CONFIDENCE = 0.3;
 const registry: FormatHandler[] = [];
 
 /** Adds (or replaces) the parser of a format. */
-export function registerParser(id: FormatId, parse: Parser, sniff: Sniffer, extras: { reparse?: Reparser; stream?: () => StreamParser } = {}): void {
+export function registerParser(id: FormatId, parse: Parser, sniff: Sniffer, extras: { reparse?: Reparser; stream?: (needs: StreamNeeds) => StreamParser } = {}): void {
   const i = registry.findIndex((h) => h.id === id);
   const handler: FormatHandler = { id, parse, sniff, ...extras };
   if (i >= 0) registry[i] = handler;
@@ -358,8 +358,8 @@ export function resumableFormat(format: FormatId): boolean {
 }
 
 /** The parser that reads `format` in blocks, when it has one. */
-export function streamParser(format: FormatId): StreamParser | undefined {
-  return registry.find((h) => h.id === format)?.stream?.();
+export function streamParser(format: FormatId, needs: StreamNeeds = { dumpEntries: true }): StreamParser | undefined {
+  return registry.find((h) => h.id === format)?.stream?.(needs);
 }
 
 /**

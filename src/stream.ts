@@ -33,12 +33,13 @@ export function openBlockFile(path: string): BlockFile {
 
 /** Files at least this big are streamed when their format allows it (an .idtrace of 4 MiB read whole peaks at 150 MB). */
 export const STREAM_MIN_BYTES = 1024 * 1024;
-const BLOCK_BYTES = 1024 * 1024;
+/** Reads of 256 KiB take as long as reads of 1 MiB and leave 0.75 MB less in the peak RSS. */
+const BLOCK_BYTES = 256 * 1024;
 const DETECTION_BYTES = 256 * 1024;
 /**
  * Text is decoded and parsed 64 KiB at a time. Pieces that small are ordinary young-generation strings;
  * 4 MiB pieces became external strings that only a full GC frees, and an .idtrace piece of a few MiB makes
- * tens of thousands of events live at once. With 1 MiB reads, measured on the 1M-line trace: 131 → 85 MB peak and 0.85 → 0.62 s.
+ * tens of thousands of events live at once. Measured on the 1M-line trace (1 MiB reads): 131 → 85 MB peak and 0.85 → 0.62 s.
  */
 const PIECE_BYTES = 64 * 1024;
 
@@ -71,6 +72,8 @@ export function checkStreamed(
     pieceBytes?: number;
     /** false: formats replayed while read (whose report keeps no events) are left to the whole-file check. */
     replayWhileReading?: boolean;
+    /** The caller reads only the report's findings (the CLI): a dump nothing judges keeps no entries. */
+    findingsOnly?: boolean;
     /** Told the bytes read so far each time a block is read for parsing (progress). */
     onRead?: (bytes: number) => void;
   } = {},
@@ -86,7 +89,8 @@ export function checkStreamed(
       if (tuning.replayWhileReading === false) return undefined;
       return streamIdtrace(path, file, options, { buf, have, start: bom, onRead: tuning.onRead }, tuning.pieceBytes ?? IDTRACE_PIECE_BYTES);
     }
-    const parser = streamParser(format);
+    // A dump-like document is judged only against a host given in the options (it has no host line).
+    const parser = streamParser(format, { dumpEntries: !tuning.findingsOnly || Boolean(options.host) });
     if (!parser) return undefined;
     pump(file, { buf, have, start: bom, onRead: tuning.onRead }, tuning.pieceBytes ?? PIECE_BYTES, (t, l, f) => parser.feed(t, l, f));
     return checkParsed(path, parser.finish(), options);

@@ -177,7 +177,7 @@ export async function runCheck(args: string[], io: CliIO): Promise<number> {
     let text = input.text;
     if (input.file) {
       try {
-        const streamed = checkStreamed(input.path, input.file, options);
+        const streamed = checkStreamed(input.path, input.file, options, { findingsOnly: true });
         if (streamed) {
           reports.push(streamed);
           continue;

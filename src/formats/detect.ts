@@ -9,7 +9,7 @@ import { makeFinding, type Finding, type Range } from '../findings.ts';
 import { detectDocumentFormat, parseDocument, registerHostJudge, registerParser } from '../check.ts';
 import type { DumpEntry, RegRef, RegisterDump } from '../model/events.ts';
 import { describeProblem, judgeWrites, verdictFindings, type HostWrite } from '../diff.ts';
-import type { FormatId, ParseResult } from './types.ts';
+import type { FormatId, ParseResult, StreamNeeds } from './types.ts';
 import { FtraceStream, parseFtrace, reparseFtrace, sniffFtrace } from './ftrace.ts';
 import { FirecrackerJsonStream, parseFirecrackerJson, parseFirecrackerLog, sniffFirecrackerJson, sniffFirecrackerLog } from './firecracker.ts';
 import { parseGetRegList, sniffGetRegList } from './getreglist.ts';
@@ -74,7 +74,7 @@ for (const f of FORMATS) {
     f.id === 'ftrace'
       ? { reparse: reparseFtrace, stream: () => new FtraceStream() }
       : f.id === 'firecracker-fingerprint' || f.id === 'firecracker-template'
-        ? { stream: () => new FirecrackerJsonStream() }
+        ? { stream: (needs: StreamNeeds) => new FirecrackerJsonStream(needs) }
         : {};
   registerParser(f.id, f.parse, f.sniff, extras);
 }

@@ -7,7 +7,7 @@ import { decodeOneRegId, parseNumber, type OneRegInfo } from '../encoding/forms.
 import { VCPU_FEATURES } from '../data/kvm-policy.ts';
 import type { DumpEntry, RegRef, RegisterDump } from '../model/events.ts';
 import { JsonStream, LineIndex, ownString } from './json-scan.ts';
-import type { StreamParser } from './types.ts';
+import type { StreamNeeds, StreamParser } from './types.ts';
 import type { FeatureEdits, FormatParseResult, ProposedWrite } from './detect.ts';
 
 /** Firecracker holds every register value as a u128 (src/vmm/src/cpu_config/aarch64). */
@@ -125,6 +125,8 @@ const TEMPLATE_KEYS = new Set(['kvm_capabilities', 'vcpu_features', 'reg_modifie
 
 /** A `addr` text read once: its id, decode and width, shared by every entry that writes it. */
 interface AddrRec {
+  /** Its place in FirecrackerJsonStream.addrList (what an EntryStore keeps per entry). */
+  readonly index: number;
   readonly text: string;
   readonly id: bigint;
   readonly info: OneRegInfo;
@@ -206,12 +208,68 @@ class MaskedFirecrackerEntry extends FirecrackerEntry {
   }
 }
 
-function makeEntry(value: bigint, mask: bigint | undefined, a: AddrRec, al: number, ac: number, ae: number, vl: number, vc: number, ve: number): FirecrackerEntry {
-  const d = vl - al;
-  const k: number | EntrySpan =
-    d >= 0 && d < 16 && ac < 1024 && ae - ac < 256 && vc < 512 && ae >= ac && ve >= vc ? d + ac * 16 + (ae - ac) * 16384 + vc * 4194304 : { al, ac, ae, vc, ve };
-  const n = typeof k === 'number' ? ve - vc : 0;
-  return mask === undefined ? new FirecrackerEntry(value, a, vl, k, n) : new MaskedFirecrackerEntry(value, a, vl, k, n, mask);
+/** How many entries an EntryStore chunk holds (4 numbers each: 64 KiB per chunk, so no chunk is ever copied to grow). */
+const CHUNK_ENTRIES = 4096;
+
+/**
+ * The reg_modifiers entries of one configuration as numbers (addr, lines and columns packed as FirecrackerEntry.k
+ * packs them) outside the JS heap, and their values; DumpEntry objects are made only when someone reads
+ * dump.entries. `idreg check` of a template without a host never does, and 200k entries as objects
+ * held 16 MB of heap that V8 kept copying from the young generation.
+ */
+class EntryStore {
+  private readonly chunks: Int32Array[] = [];
+  private readonly values: bigint[] = [];
+  private readonly masks = new Map<number, bigint>();
+  private readonly spans: EntrySpan[] = [];
+  length = 0;
+
+  push(value: bigint, mask: bigint | undefined, a: AddrRec, al: number, ac: number, ae: number, vl: number, vc: number, ve: number): void {
+    const i = this.length++;
+    const at = (i % CHUNK_ENTRIES) * 4;
+    if (at === 0) this.chunks.push(new Int32Array(CHUNK_ENTRIES * 4));
+    const chunk = this.chunks[this.chunks.length - 1]!;
+    const d = vl - al;
+    let k: number;
+    let n = 0;
+    if (d >= 0 && d < 16 && ac < 1024 && ae - ac < 256 && vc < 512 && ae >= ac && ve >= vc) {
+      k = d + ac * 16 + (ae - ac) * 16384 + vc * 4194304;
+      n = ve - vc;
+    } else {
+      k = -1 - this.spans.length;
+      this.spans.push({ al, ac, ae, vc, ve });
+    }
+    chunk[at] = a.index;
+    chunk[at + 1] = vl;
+    chunk[at + 2] = k;
+    chunk[at + 3] = n;
+    this.values.push(value);
+    if (mask !== undefined) this.masks.set(i, mask);
+  }
+
+  entries(addrs: readonly AddrRec[]): DumpEntry[] {
+    const out: DumpEntry[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) {
+      const chunk = this.chunks[Math.floor(i / CHUNK_ENTRIES)]!;
+      const at = (i % CHUNK_ENTRIES) * 4;
+      const packed = chunk[at + 2]!;
+      const k = packed >= 0 ? packed : this.spans[-1 - packed]!;
+      const a = addrs[chunk[at]!]!;
+      const mask = this.masks.get(i);
+      const value = this.values[i]!;
+      out[i] = mask === undefined ? new FirecrackerEntry(value, a, chunk[at + 1]!, k, chunk[at + 3]!) : new MaskedFirecrackerEntry(value, a, chunk[at + 1]!, k, chunk[at + 3]!, mask);
+    }
+    return out;
+  }
+}
+
+/** dump.entries, made from the store the first time it is read (and then an ordinary property). */
+function defineEntries(dump: RegisterDump, make: () => DumpEntry[]): void {
+  const settle = (entries: DumpEntry[]): DumpEntry[] => {
+    Object.defineProperty(dump, 'entries', { value: entries, writable: true, enumerable: true, configurable: true });
+    return entries;
+  };
+  Object.defineProperty(dump, 'entries', { get: () => settle(make()), set: settle, enumerable: true, configurable: true });
 }
 
 const KIND_OBJECT = 0;
@@ -286,7 +344,7 @@ class Candidate {
   vcpuFindings: Finding[] = [];
   edits: FeatureEdits | undefined = undefined;
   regFindings: Finding[] = [];
-  entries: DumpEntry[] = [];
+  readonly entries = new EntryStore();
   masked = false;
 }
 
@@ -330,6 +388,7 @@ export class FirecrackerJsonStream implements StreamParser {
    * the findings are still made per entry, since their ranges differ.
    */
   private readonly addrs = new Map<string, AddrRec | null>();
+  private readonly addrList: AddrRec[] = [];
   /**
    * Entry values by value (a Map compares BigInts by value): a template repeats the same few values, and a
    * BigInt per entry would be a third of its size.
@@ -344,7 +403,7 @@ export class FirecrackerJsonStream implements StreamParser {
     return v;
   }
 
-  constructor() {
+  constructor(private readonly needs: StreamNeeds = { dumpEntries: true }) {
     this.json = new JsonStream({
       begin: (isObject, start) => this.begin(isObject, start),
       key: (key) => this.key(key),
@@ -590,7 +649,8 @@ export class FirecrackerJsonStream implements StreamParser {
       else {
         const info = decodeOneRegId(parsed);
         const width = Math.min(info.sizeBits, FIRECRACKER_VALUE_BITS);
-        known = { text: ownString(text), id: parsed, info, width, widthMask: widthMaskOf(width) };
+        known = { index: this.addrList.length, text: ownString(text), id: parsed, info, width, widthMask: widthMaskOf(width) };
+        this.addrList.push(known);
       }
       this.addrs.set(known ? known.text : ownString(text), known);
     }
@@ -636,7 +696,7 @@ export class FirecrackerJsonStream implements StreamParser {
     // addr is a one-line string or number: its content range is (line, start, end) on the line it starts.
     const ac = a!.kind === KIND_STRING ? a!.cs : a!.sc;
     const ae = a!.kind === KIND_STRING ? a!.ce : a!.ec;
-    c.entries.push(makeEntry(this.shared(bitmap.value > widthMask ? bitmap.value & widthMask : bitmap.value), partial ? mask : undefined, addr, a!.sl, ac, ae, bm.sl, bm.cs, bm.ce));
+    if (this.needs.dumpEntries) c.entries.push(this.shared(bitmap.value > widthMask ? bitmap.value & widthMask : bitmap.value), partial ? mask : undefined, addr, a!.sl, ac, ae, bm.sl, bm.cs, bm.ce);
   }
 
   finish(): FormatParseResult {
@@ -672,7 +732,9 @@ export class FirecrackerJsonStream implements StreamParser {
       findings.push(makeFinding('IDR001', 'expected a Firecracker CPU template ("reg_modifiers", "vcpu_features", "kvm_capabilities") or a fingerprint ("guest_cpu_config")', firstCharOf(root)));
     }
     append(findings, c.regFindings);
-    dump.entries = c.entries;
+    const store = c.entries;
+    const addrs = this.addrList;
+    if (store.length > 0) defineEntries(dump, () => store.entries(addrs));
     if (c.edits) result.featureEdits = c.edits;
     // A dump fixes all 128 bits of every register; anything less is a modification of some host.
     const partial = c.masked || c.caps > 0 || c.edits !== undefined;

@@ -56,6 +56,15 @@ export interface LineChange {
 /** Resumes a parse after an edit; undefined when it cannot (the caller parses the whole text). */
 export type Reparser = (prev: ParseResult, source: LineSource, change: LineChange) => ParseResult | undefined;
 
+/** What the caller of a block parser will read of its result. */
+export interface StreamNeeds {
+  /**
+   * false: the result is only checked for findings and nothing will judge a dump's values (no host), so
+   * its entries need not be kept (a template of 200k entries holds 5 MB of them).
+   */
+  dumpEntries: boolean;
+}
+
 /**
  * A parser fed a document in blocks (the CLI reads big files that way, so the text is never held whole).
  * Each text but the last ends at a line end; what a feed does not consume is passed again at the start of

@@ -635,6 +635,24 @@ describe('checkStreamed of Firecracker JSON equals checkDocument', () => {
     }
   });
 
+  it('for the CLI (findings only): no entries kept without a host, the same findings; a host keeps them', () => {
+    const host = join(FIXTURES, 'host-a.fingerprint.json');
+    for (const f of corpus) {
+      const bytes = Buffer.from(f.text);
+      const path = join(FIXTURES, f.name);
+      for (const options of [{}, { host }]) {
+        const whole = checkDocument({ path, text: f.text }, options);
+        if (!whole.format.startsWith('firecracker-')) continue;
+        const s = checkStreamed(path, memoryFile(bytes, []), options, { findingsOnly: true, format: whole.format });
+        assert.ok(s, f.name);
+        assert.deepEqual(s.findings, whole.findings, f.name);
+        assert.deepEqual(s.stats, whole.stats, f.name);
+        const kept = s.parse.dump?.entries.length ?? 0;
+        assert.equal(kept, 'host' in options ? (whole.parse.dump?.entries.length ?? 0) : 0, `${f.name}: entries kept`);
+      }
+    }
+  });
+
   it('detection from the first block streams both kinds', () => {
     for (const name of ['custom-template.json', 'host-a.fingerprint.json']) {
       const bytes = readFileSync(join(FIXTURES, name));
