@@ -104,19 +104,96 @@ export function summaryLine(s: Summary): string {
 
 /** `path:line:col: error IDR010: message` per finding (1-based), `note:` lines for related locations, then a summary line. */
 export function renderText(reports: readonly FileReport[], opts: RenderOptions = {}): string {
-  const out: string[] = [];
+  return collect((write) => writeText(reports, opts, write));
+}
+
+/** renderText's text, handed to `write` in pieces of about 64 KiB (a million findings are 150 MB of text). */
+export function writeText(reports: readonly FileReport[], opts: RenderOptions, write: (text: string) => void): void {
+  const out = new PieceWriter(write);
   for (const r of reports) {
     const path = displayPath(r.path, opts.cwd);
     for (const f of r.findings) {
-      out.push(`${path}:${position(f.range)}: ${f.severity} ${f.code}: ${f.message}`);
+      out.line(`${path}:${position(f.range)}: ${f.severity} ${f.code}: ${f.message}`);
       for (const rel of f.related) {
         const relPath = rel.path === undefined ? path : displayPath(rel.path, opts.cwd);
-        out.push(`${relPath}:${position(rel.range)}: note: ${rel.message}`);
+        out.line(`${relPath}:${position(rel.range)}: note: ${rel.message}`);
       }
     }
   }
-  out.push(summaryLine(summarize(reports)));
-  return out.join('\n') + '\n';
+  out.line(summaryLine(summarize(reports)));
+  out.end();
+}
+
+/** Text handed out in pieces of about 64 KiB: big outputs are never one string. */
+class PieceWriter {
+  private buffered: string[] = [];
+  private size = 0;
+  constructor(private readonly write: (text: string) => void) {}
+
+  add(text: string): void {
+    this.buffered.push(text);
+    this.size += text.length;
+    if (this.size >= 65536) this.flush();
+  }
+
+  line(text: string): void {
+    this.add(text + '\n');
+  }
+
+  end(): void {
+    if (this.buffered.length > 0) this.flush();
+  }
+
+  private flush(): void {
+    this.write(this.buffered.join(''));
+    this.buffered = [];
+    this.size = 0;
+  }
+}
+
+function collect(writeAll: (write: (text: string) => void) => void): string {
+  const parts: string[] = [];
+  writeAll((t) => parts.push(t));
+  return parts.join('');
+}
+
+/**
+ * Writes JSON.stringify(skeleton, null, 2) + '\n', where the string arrays[i].marker in the skeleton stands
+ * for an array whose items arrays[i].items makes one at a time: the same text, but never more than
+ * one item's JSON at once. Markers appear in the skeleton's text in the order of `arrays`.
+ */
+function writeSpliced(skeleton: unknown, arrays: readonly { marker: string; length: number; items: Iterable<unknown> }[], write: (text: string) => void): void {
+  const text = JSON.stringify(skeleton, null, 2);
+  const out = new PieceWriter(write);
+  let at = 0;
+  for (const a of arrays) {
+    const token = JSON.stringify(a.marker);
+    const k = text.indexOf(token, at);
+    const lineStart = text.lastIndexOf('\n', k) + 1;
+    let indentEnd = lineStart;
+    while (text.charCodeAt(indentEnd) === 32) indentEnd++;
+    const keyIndent = text.slice(lineStart, indentEnd);
+    out.add(text.slice(at, k));
+    if (a.length === 0) out.add('[]');
+    else {
+      const indent = keyIndent + '  ';
+      out.add('[\n');
+      let first = true;
+      for (const item of a.items) {
+        out.add((first ? '' : ',\n') + indent + JSON.stringify(item, null, 2).replace(/\n/g, '\n' + indent));
+        first = false;
+      }
+      out.add('\n' + keyIndent + ']');
+    }
+    at = k + token.length;
+  }
+  out.add(text.slice(at) + '\n');
+  out.end();
+}
+
+/** A string no JSON we write contains, standing for an array in a skeleton (writeSpliced). */
+function arrayMarker(name: string): string {
+  return `\u0000idreg-${name}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,9 +267,7 @@ export function toJson(reports: readonly FileReport[], opts: RenderOptions = {})
 }
 
 export function renderJson(reports: readonly FileReport[], opts: RenderOptions = {}): string {
-  const parts: string[] = [];
-  writeJson(reports, opts, (t) => parts.push(t));
-  return parts.join('');
+  return collect((write) => writeJson(reports, opts, write));
 }
 
 /**
@@ -200,44 +275,17 @@ export function renderJson(reports: readonly FileReport[], opts: RenderOptions =
  * findings, and their JSON as one string (plus its bytes on the way out) is a good part of the CLI's peak
  * memory. The text is the same as JSON.stringify(toJson(reports), null, 2) + '\n', built finding by finding.
  */
+function* jsonFindings(findings: readonly Finding[], cwd: string | undefined): Generator<JsonFinding> {
+  for (const f of findings) yield jsonFinding(f, cwd);
+}
+
 export function writeJson(reports: readonly FileReport[], opts: RenderOptions, write: (text: string) => void): void {
-  const marker = (i: number): string => `\u0000idreg-findings-${i}`;
+  const arrays = reports.map((r, i) => ({ marker: arrayMarker(`findings-${i}`), length: r.findings.length, items: jsonFindings(r.findings, opts.cwd) }));
   const skeleton: JsonOutput = {
-    files: reports.map((r, i) => ({ ...toJsonFile({ ...r, findings: [] }, opts), findings: marker(i) as unknown as JsonFinding[] })),
+    files: reports.map((r, i) => ({ ...toJsonFile({ ...r, findings: [] }, opts), findings: arrays[i]!.marker as unknown as JsonFinding[] })),
     summary: summarize(reports),
   };
-  const text = JSON.stringify(skeleton, null, 2);
-  let buffered: string[] = [];
-  let size = 0;
-  const out = (t: string): void => {
-    buffered.push(t);
-    size += t.length;
-    if (size >= 65536) {
-      write(buffered.join(''));
-      buffered = [];
-      size = 0;
-    }
-  };
-  let at = 0;
-  reports.forEach((r, i) => {
-    const token = JSON.stringify(marker(i));
-    const k = text.indexOf(token, at);
-    const lineStart = text.lastIndexOf('\n', k) + 1;
-    const keyIndent = text.slice(lineStart, text.indexOf('"', lineStart));
-    out(text.slice(at, k));
-    if (r.findings.length === 0) out('[]');
-    else {
-      const indent = keyIndent + '  ';
-      out('[\n');
-      r.findings.forEach((f, j) => {
-        out((j > 0 ? ',\n' : '') + indent + JSON.stringify(jsonFinding(f, opts.cwd), null, 2).replace(/\n/g, '\n' + indent));
-      });
-      out('\n' + keyIndent + ']');
-    }
-    at = k + token.length;
-  });
-  out(text.slice(at) + '\n');
-  if (buffered.length > 0) write(buffered.join(''));
+  writeSpliced(skeleton, arrays, write);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,6 +335,28 @@ export type SarifLog = {
 
 /** The SARIF log of one `idreg check` run. */
 export function toSarif(reports: readonly FileReport[], opts: SarifOptions): SarifLog {
+  const { log, results } = sarifParts(reports, opts);
+  (log.runs[0] as { results: unknown }).results = [...results()];
+  return log;
+}
+
+export function renderSarif(reports: readonly FileReport[], opts: SarifOptions): string {
+  return collect((write) => writeSarif(reports, opts, write));
+}
+
+/** renderSarif's text in pieces of about 64 KiB, result by result (toSarif's log as JSON). */
+export function writeSarif(reports: readonly FileReport[], opts: SarifOptions, write: (text: string) => void): void {
+  const { log, results, count } = sarifParts(reports, opts);
+  const marker = arrayMarker('results');
+  (log.runs[0] as { results: unknown }).results = marker;
+  writeSpliced(log, [{ marker, length: count, items: results() }], write);
+}
+
+/**
+ * The log with its run's `results` left out, and the results one by one. Every artifact is listed before
+ * the first result is made (a pass over the findings' paths), as the log names them before its results.
+ */
+function sarifParts(reports: readonly FileReport[], opts: SarifOptions): { log: SarifLog; results: () => Iterable<Record<string, unknown>>; count: number } {
   const artifacts: { location: SarifArtifactLocation }[] = [];
   const artifactIndex = new Map<string, number>();
   const cwd = opts.cwd;
@@ -305,6 +375,12 @@ export function toSarif(reports: readonly FileReport[], opts: SarifOptions): Sar
     }
     return { ...loc, index };
   };
+  let count = 0;
+  for (const r of reports) {
+    location(r.path);
+    for (const f of r.findings) for (const rel of f.related) if (rel.path !== undefined) location(rel.path);
+    count += r.findings.length;
+  }
   const codes = Object.keys(FINDING_CODES) as FindingCode[];
   const ruleIndex = new Map(codes.map((c, i) => [c, i]));
   const rules = codes.map((code) => ({
@@ -317,36 +393,37 @@ export function toSarif(reports: readonly FileReport[], opts: SarifOptions): Sar
     defaultConfiguration: { level: sarifLevel(FINDING_CODES[code].severity) },
     properties: { tags: ['kvm', 'arm64', 'id-registers'] },
   }));
-  const results: Record<string, unknown>[] = [];
-  for (const r of reports) {
-    const fileLoc = location(r.path);
-    for (const f of r.findings) {
-      const result: Record<string, unknown> = {
-        ruleId: f.code,
-        ruleIndex: ruleIndex.get(f.code),
-        level: sarifLevel(f.severity),
-        message: { text: f.message },
-        locations: [{ physicalLocation: { artifactLocation: fileLoc, region: sarifRegion(f.range) } }],
-      };
-      if (f.related.length > 0) {
-        result.relatedLocations = f.related.map((rel, i) => ({
-          id: i + 1,
-          physicalLocation: { artifactLocation: rel.path === undefined ? fileLoc : location(rel.path), region: sarifRegion(rel.range) },
-          message: { text: rel.message },
-        }));
+  function* results(): Generator<Record<string, unknown>> {
+    for (const r of reports) {
+      const fileLoc = location(r.path);
+      for (const f of r.findings) {
+        const result: Record<string, unknown> = {
+          ruleId: f.code,
+          ruleIndex: ruleIndex.get(f.code),
+          level: sarifLevel(f.severity),
+          message: { text: f.message },
+          locations: [{ physicalLocation: { artifactLocation: fileLoc, region: sarifRegion(f.range) } }],
+        };
+        if (f.related.length > 0) {
+          result.relatedLocations = f.related.map((rel, i) => ({
+            id: i + 1,
+            physicalLocation: { artifactLocation: rel.path === undefined ? fileLoc : location(rel.path), region: sarifRegion(rel.range) },
+            message: { text: rel.message },
+          }));
+        }
+        if (f.fixes && f.fixes.length > 0) {
+          result.fixes = f.fixes.map((x) => ({
+            description: { text: x.title },
+            artifactChanges: [{ artifactLocation: fileLoc, replacements: [{ deletedRegion: sarifRegion(x.range), insertedContent: { text: x.newText } }] }],
+          }));
+        }
+        const props: Record<string, string> = {};
+        if (f.errno !== undefined) props.errno = f.errno;
+        if (f.register !== undefined) props.register = f.register;
+        if (f.field !== undefined) props.field = f.field;
+        if (Object.keys(props).length > 0) result.properties = props;
+        yield result;
       }
-      if (f.fixes && f.fixes.length > 0) {
-        result.fixes = f.fixes.map((x) => ({
-          description: { text: x.title },
-          artifactChanges: [{ artifactLocation: fileLoc, replacements: [{ deletedRegion: sarifRegion(x.range), insertedContent: { text: x.newText } }] }],
-        }));
-      }
-      const props: Record<string, string> = {};
-      if (f.errno !== undefined) props.errno = f.errno;
-      if (f.register !== undefined) props.register = f.register;
-      if (f.field !== undefined) props.field = f.field;
-      if (Object.keys(props).length > 0) result.properties = props;
-      results.push(result);
     }
   }
   const run: Record<string, unknown> = {
@@ -362,12 +439,8 @@ export function toSarif(reports: readonly FileReport[], opts: SarifOptions): Sar
     },
     ...(cwd !== undefined ? { originalUriBaseIds: { [SRCROOT]: { uri: pathToFileURL(cwd.endsWith(sep) ? cwd : cwd + sep).href } } } : {}),
     artifacts,
-    results,
+    results: [],
     columnKind: 'utf16CodeUnits',
   };
-  return { $schema: SARIF_SCHEMA, version: '2.1.0', runs: [run] };
-}
-
-export function renderSarif(reports: readonly FileReport[], opts: SarifOptions): string {
-  return JSON.stringify(toSarif(reports, opts), null, 2) + '\n';
+  return { log: { $schema: SARIF_SCHEMA, version: '2.1.0', runs: [run] }, results, count };
 }

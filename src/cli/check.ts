@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { checkDocument, detectDocumentFormat, type CheckOptions, type FileReport } from '../check.ts';
 // Registers the real-world formats (ftrace, Firecracker JSON, QEMU, ...) with check.ts's registry.
 import '../formats/detect.ts';
-import { hasErrors, renderSarif, renderText, writeJson } from '../report.ts';
+import { hasErrors, writeJson, writeSarif, writeText } from '../report.ts';
 import packageJson from '../../package.json';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, UsageError, type CliIO } from './io.ts';
 import { checkStreamed, STREAM_MIN_BYTES, type BlockFile } from '../stream.ts';
@@ -202,9 +202,10 @@ export async function runCheck(args: string[], io: CliIO): Promise<number> {
   }
 
   const renderOpts = { cwd: io.cwd };
-  if (format === 'json') writeJson(reports, renderOpts, (t) => io.stdout(t));
-  else if (format === 'sarif') io.stdout(renderSarif(reports, { ...renderOpts, toolVersion: TOOL_VERSION }));
-  else io.stdout(renderText(reports, renderOpts));
+  const write = (t: string): void => io.stdout(t);
+  if (format === 'json') writeJson(reports, renderOpts, write);
+  else if (format === 'sarif') writeSarif(reports, { ...renderOpts, toolVersion: TOOL_VERSION }, write);
+  else writeText(reports, renderOpts, write);
 
   if (unreadable) return EXIT_USAGE;
   return hasErrors(reports) ? EXIT_FINDINGS : EXIT_OK;
