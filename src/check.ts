@@ -21,13 +21,13 @@
 // Every stage's failure is a finding; checkDocument never throws.
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
-import { compareByPosition, compareFindings, makeFinding, type Finding, type Range } from './findings.ts';
+import { appendAll, compareByPosition, compareFindings, makeFinding, type Finding, type Range } from './findings.ts';
 import type { FormatId, LineChange, LineSource, ParseResult, ParseStats, Reparser, StreamNeeds, StreamParser } from './formats/types.ts';
 import { parseIdtrace, sniffIdtrace } from './formats/idtrace.ts';
 import { parseIddump, sniffIddump } from './formats/iddump.ts';
 import type { HostEvent, RegisterDump, TraceEvent } from './model/events.ts';
 import { replay, type ReplayOptions, type ReplayResult } from './model/vm.ts';
-import { judgeWrites, verdictFindings } from './diff.ts';
+import { judgeDumpEntries } from './diff.ts';
 
 export type Parser = (text: string, path?: string) => ParseResult;
 export type Sniffer = (text: string, path?: string) => number;
@@ -291,12 +291,7 @@ function judgeDump(parse: ParseResult, host: RegisterDump, options: HostJudgeOpt
   const dump = parse.dump;
   if (!dump || dump.entries.length === 0) return [];
   const features = dump.features ?? host.features;
-  const verdicts = judgeWrites(
-    dump.entries.map((e) => ({ reg: e.reg, ...(e.oneRegId !== undefined ? { oneRegId: e.oneRegId } : {}), value: e.value, ...(e.mask !== undefined ? { mask: e.mask } : {}), valueRange: e.valueRange })),
-    host,
-    { ...(options.kernel !== undefined ? { kernel: options.kernel } : {}), ...(features ? { features } : {}) },
-  );
-  return verdictFindings(verdicts, 'IDR030', {
+  return judgeDumpEntries(dump.entries, host, { ...(options.kernel !== undefined ? { kernel: options.kernel } : {}), ...(features ? { features } : {}) }, {
     what: dump.isTemplate ? 'template' : 'dump',
     hostName: 'the host',
     ...(options.hostPath !== undefined ? { hostPath: options.hostPath } : {}),
@@ -405,7 +400,7 @@ export function checkParsed(path: string, parse: ParseResult, options: CheckOpti
   if (parse.format !== 'unknown' && (isTrace || options.host || parse.events.length > 0)) {
     const h = streamed?.host ?? resolveHost(input, parse, options);
     resolution = h;
-    findings.push(...h.findings);
+    appendAll(findings, h.findings);
     host = h.info;
     if (host) dependencies.push(host.path);
   }
@@ -413,14 +408,14 @@ export function checkParsed(path: string, parse: ParseResult, options: CheckOpti
   if (isTrace) {
     try {
       replayResult = streamed?.result ? streamed.result() : replay(parse.events, replayOptionsFor(input.path, usableHost, options));
-      findings.push(...replayResult.findings);
+      appendAll(findings, replayResult.findings);
     } catch (err) {
       findings.push(makeFinding('IDR001', `internal error in the VM model: ${(err as Error).message}`, ZERO_RANGE));
     }
   } else if (usableHost && parse.format !== 'unknown') {
     try {
       const kernel = options.kernel || parse.dump?.kernel;
-      findings.push(...hostJudge(parse, usableHost.dump!, { ...(kernel ? { kernel } : {}), hostPath: usableHost.path }));
+      appendAll(findings, hostJudge(parse, usableHost.dump!, { ...(kernel ? { kernel } : {}), hostPath: usableHost.path }));
     } catch (err) {
       findings.push(makeFinding('IDR001', `internal error while judging against the host: ${(err as Error).message}`, ZERO_RANGE));
     }

@@ -85,6 +85,14 @@ const QUOTED_MAX = 60;
  * not turn into a 20 MiB message. Long quotes are shortened and control characters made visible.
  */
 /**
+ * Appends `from` to `to` one by one: push(...from) passes every element as an argument and overflows the
+ * stack past ~120k of them (a 200k-entry template judged against a host: "Maximum call stack size exceeded").
+ */
+export function appendAll<T>(to: T[], from: readonly T[]): void {
+  for (let i = 0; i < from.length; i++) to.push(from[i]!);
+}
+
+/**
  * Shortens every quote of 200 characters or more, as `/'([^']{200,})'/g` would, without the regex: on a
  * quote of megabytes its backtracking stack overflows (RangeError out of makeFinding, so out of the parser).
  */

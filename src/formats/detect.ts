@@ -5,10 +5,10 @@
 // Detection is by content first: each sniffer returns a confidence from what the text looks like
 // (0.8-0.95 for a clear signature) and falls back to the file name (0.35-0.4) only when the content
 // says nothing. check.ts picks the highest score.
-import { makeFinding, type Finding, type Range } from '../findings.ts';
+import { appendAll, makeFinding, type Finding, type Range } from '../findings.ts';
 import { detectDocumentFormat, parseDocument, registerHostJudge, registerParser } from '../check.ts';
 import type { DumpEntry, RegRef, RegisterDump } from '../model/events.ts';
-import { describeProblem, judgeWrites, verdictFindings, type HostWrite } from '../diff.ts';
+import { describeProblem, judgeDumpEntries, judgeWrites, type HostWrite } from '../diff.ts';
 import type { FormatId, ParseResult, StreamNeeds } from './types.ts';
 import { FtraceStream, parseFtrace, reparseFtrace, sniffFtrace } from './ftrace.ts';
 import { FirecrackerJsonStream, parseFirecrackerJson, parseFirecrackerLog, sniffFirecrackerJson, sniffFirecrackerLog } from './firecracker.ts';
@@ -107,10 +107,6 @@ function featuresAfter(host: RegisterDump, edits: FeatureEdits | undefined): str
   return [...set];
 }
 
-function entryWrite(e: DumpEntry): HostWrite {
-  return { reg: e.reg, ...(e.oneRegId !== undefined ? { oneRegId: e.oneRegId } : {}), value: e.value, ...(e.mask !== undefined ? { mask: e.mask } : {}), valueRange: e.valueRange };
-}
-
 /** Same register → one write: properties of one register are applied together, as QEMU writes the register once. */
 function groupProposals(list: ProposedWrite[]): { write: HostWrite; parts: ProposedWrite[] }[] {
   const groups = new Map<string, { write: HostWrite; parts: ProposedWrite[] }>();
@@ -151,16 +147,14 @@ export function judgeAgainstHost(parse: ParseResult, host: RegisterDump, options
   const hostName = 'the host';
   if (parse.dump && parse.dump.entries.length > 0) {
     const template = parse.dump.isTemplate === true;
-    const verdicts = judgeWrites(parse.dump.entries.map(entryWrite), host, base);
-    findings.push(
-      ...verdictFindings(verdicts, 'IDR030', {
-        what: template ? 'template' : 'dump',
-        hostName,
-        ...(options.hostPath ? { hostPath: options.hostPath } : {}),
-        // A dump may list registers another kernel does not have; that is not this check's business.
-        missingSeverity: template ? 'warning' : 'information',
-      }),
-    );
+    const judged = judgeDumpEntries(parse.dump.entries, host, base, {
+      what: template ? 'template' : 'dump',
+      hostName,
+      ...(options.hostPath ? { hostPath: options.hostPath } : {}),
+      // A dump may list registers another kernel does not have; that is not this check's business.
+      missingSeverity: template ? 'warning' : 'information',
+    });
+    appendAll(findings, judged);
   }
   const proposed = ext.proposed ?? [];
   if (proposed.length === 0) return findings;

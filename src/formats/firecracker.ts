@@ -2,7 +2,7 @@
 // output of cpu-template-helper (host dumps: every register KVM lists, as a fully fixed bitmap), custom
 // CPU templates written by users (modifications: `x` keeps the host's bit), and the error line
 // Firecracker logs when KVM refuses one of those writes.
-import { makeFinding, type Finding, type Range } from '../findings.ts';
+import { appendAll, makeFinding, type Finding, type Range } from '../findings.ts';
 import { decodeOneRegId, parseNumber, type OneRegInfo } from '../encoding/forms.ts';
 import { VCPU_FEATURES } from '../data/kvm-policy.ts';
 import type { DumpEntry, RegRef, RegisterDump } from '../model/events.ts';
@@ -718,7 +718,7 @@ export class FirecrackerJsonStream implements StreamParser {
     if (fingerprint) {
       result.format = 'firecracker-fingerprint';
       if (this.kernel !== undefined) dump.kernel = this.kernel;
-      append(findings, this.fpFindings);
+      appendAll(findings, this.fpFindings);
       if (!this.gcc || this.gcc.kind !== KIND_OBJECT) {
         findings.push(makeFinding('IDR001', 'expected "guest_cpu_config": { "kvm_capabilities", "vcpu_features", "reg_modifiers" }', firstCharOf(root)));
         return done();
@@ -726,12 +726,12 @@ export class FirecrackerJsonStream implements StreamParser {
       cfg = this.gcc;
     }
     const c = this.cands[fingerprint ? 1 : 0];
-    append(findings, c.capsFindings);
-    append(findings, c.vcpuFindings);
+    appendAll(findings, c.capsFindings);
+    appendAll(findings, c.vcpuFindings);
     if (!fingerprint && !this.templateKey) {
       findings.push(makeFinding('IDR001', 'expected a Firecracker CPU template ("reg_modifiers", "vcpu_features", "kvm_capabilities") or a fingerprint ("guest_cpu_config")', firstCharOf(root)));
     }
-    append(findings, c.regFindings);
+    appendAll(findings, c.regFindings);
     const store = c.entries;
     const addrs = this.addrList;
     if (store.length > 0) defineEntries(dump, () => store.entries(addrs));
@@ -766,10 +766,6 @@ export class FirecrackerJsonStream implements StreamParser {
     const skipped = Math.min(lines, bad);
     return { lines, understood: lines - skipped, skipped };
   }
-}
-
-function append<T>(to: T[], from: readonly T[]): void {
-  for (const x of from) to.push(x);
 }
 
 const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
