@@ -86,12 +86,15 @@ export const nodeIO: CliIO = {
 
 /** Entry point of bin/idreg.js and of `node dist/cli.js`. */
 export function runFromProcess(): void {
-  // `idreg check` reads big files in 64 KiB pieces whose garbage dies young, yet V8 grows the young
-  // generation to 2 × 16 MiB as the allocation goes on, and that is most of the peak RSS of a streamed
-  // check. V8 reads this flag each time it would grow the young generation, so setting it now still works
-  // (--max-semi-space-size is read only at start-up: no effect from here). Measured on the bench's .idtrace
-  // of 1M events, three runs each: peak RSS 82–83 → 65–66 MB, 1.06–1.13 → 1.11–1.24 s. Not for `idreg lsp`.
-  if (process.argv[2] === 'check') setFlagsFromString('--semi-space-growth-factor=1');
+  // Peak RSS of `idreg check` (a batch process; not for `idreg lsp`), two V8 settings V8 reads when it needs
+  // them, so setting them now still works (--max-semi-space-size and thread counts are read at start-up: no
+  // effect from here). Big files are read in 64 KiB pieces whose garbage dies young, yet V8 grows the young
+  // generation to 2 × 16 MiB as allocation goes on: kept at its first size, the .idtrace of 1M events peaked
+  // at 65–66 MB instead of 82–83 (1.11–1.24 s against 1.06–1.13). A smaller inlining budget (default 920
+  // bytes of bytecode) makes smaller optimised code and compiler zones: the 200k-entry Firecracker template
+  // 55.2–55.6 MB instead of 56.6–58.3, the 1M-line ftrace 63.1–63.7 instead of 66.3–66.6, times unchanged
+  // (four and three runs each, /usr/bin/time).
+  if (process.argv[2] === 'check') setFlagsFromString('--semi-space-growth-factor=1 --max-inlined-bytecode-size-cumulative=200');
   // `idreg check … | head` closes the pipe early; that is not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);

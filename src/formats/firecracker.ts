@@ -212,10 +212,10 @@ class MaskedFirecrackerEntry extends FirecrackerEntry {
 const CHUNK_ENTRIES = 4096;
 
 /**
- * The reg_modifiers entries of one configuration as numbers (addr, lines and columns packed as FirecrackerEntry.k
- * packs them) outside the JS heap, and their values; DumpEntry objects are made only when someone reads
- * dump.entries. `idreg check` of a template without a host never does, and 200k entries as objects
- * held 16 MB of heap that V8 kept copying from the young generation.
+ * The reg_modifiers entries of one configuration: addr, lines and columns as numbers outside the JS heap
+ * (packed as FirecrackerEntry.k packs them), values and masks beside them. DumpEntry objects (78 bytes
+ * each: 16 MB for 200k entries) are made only when someone reads dump.entries, which a check without a
+ * host never does.
  */
 class EntryStore {
   private readonly chunks: Int32Array[] = [];
