@@ -166,7 +166,10 @@ export interface FileReport {
   /** Sorted by position. */
   findings: Finding[];
   stats: ParseStats;
+  /** For a trace replayed while read (src/stream.ts), `events` is empty: they were dropped once replayed. */
   parse: ParseResult;
+  /** Encoding keys of the registers the trace's events name, when the events were not kept. */
+  touched?: ReadonlySet<number>;
   replay?: ReplayResult;
   /** The VM's final state (replay.vm), for views. */
   vm?: ReplayResult['vm'];
@@ -365,6 +368,8 @@ export interface StreamedReplay {
   host: HostResolution;
   /** The replay's result; without it the events are replayed here. */
   result?: () => ReplayResult;
+  /** The registers the dropped events named (FileReport.touched). */
+  touched?: ReadonlySet<number>;
 }
 
 /** How each report's host was resolved, so that a re-check after an edit does not read the host again. */
@@ -436,6 +441,7 @@ export function checkParsed(path: string, parse: ParseResult, options: CheckOpti
     ...(replayResult ? { replay: replayResult, vm: replayResult.vm } : {}),
     ...(host ? { host } : {}),
     ...(truncated !== undefined ? { truncated } : {}),
+    ...(streamed?.touched ? { touched: streamed.touched } : {}),
     dependencies,
   };
   if (resolution) hostOfReport.set(report, resolution);

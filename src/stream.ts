@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { checkParsed, detectDocumentFormat, replayOptionsFor, resolveTraceHost, streamParser, type CheckOptions, type FileReport, type HostResolution } from './check.ts';
 import { IdtraceStream } from './formats/idtrace.ts';
 import { ReplaySession } from './model/vm.ts';
-import type { KernelEvent, TraceEvent } from './model/events.ts';
+import { encodingKey, type KernelEvent, type TraceEvent } from './model/events.ts';
 import type { ParseResult } from './formats/types.ts';
 import type { FormatId } from './formats/types.ts';
 
@@ -70,8 +70,6 @@ export function checkStreamed(
     blockBytes?: number;
     format?: FormatId;
     pieceBytes?: number;
-    /** false: formats replayed while read (whose report keeps no events) are left to the whole-file check. */
-    replayWhileReading?: boolean;
     /** The caller reads only the report's findings (the CLI): a dump nothing judges keeps no entries. */
     findingsOnly?: boolean;
     /** Told the bytes read so far each time a block is read for parsing (progress). */
@@ -86,7 +84,6 @@ export function checkStreamed(
   const format = tuning.format ?? detectDocumentFormat(decodePiece(buf.subarray(bom, Math.min(have, bom + DETECTION_BYTES))).text, path);
   try {
     if (format === 'idtrace') {
-      if (tuning.replayWhileReading === false) return undefined;
       return streamIdtrace(path, file, options, { buf, have, start: bom, onRead: tuning.onRead }, tuning.pieceBytes ?? IDTRACE_PIECE_BYTES);
     }
     // A dump-like document is judged only against a host given in the options (it has no host line).
@@ -114,6 +111,7 @@ function streamIdtrace(path: string, file: BlockFile, options: CheckOptions, at:
   let leading: TraceEvent[] = [];
   let session: ReplaySession | undefined;
   let host: HostResolution | undefined;
+  const touched = new Set<number>();
   const start = (): void => {
     const lead: ParseResult = { format: 'idtrace', events: leading, findings: [], stats: { lines: 0, understood: 0, skipped: 0 } };
     host = resolveTraceHost(path, lead, options);
@@ -125,6 +123,7 @@ function streamIdtrace(path: string, file: BlockFile, options: CheckOptions, at:
   pump(file, at, pieceBytes, (t, l, f) => {
     const consumed = stream.feed(t, l, f);
     const events = stream.drain();
+    for (const e of events) if ('reg' in e && e.reg.enc) touched.add(encodingKey(e.reg.enc));
     if (!session) {
       const first = events.findIndex((e) => e.kind !== 'kernel' && e.kind !== 'host');
       if (first < 0) leading.push(...events);
@@ -139,7 +138,7 @@ function streamIdtrace(path: string, file: BlockFile, options: CheckOptions, at:
   const parse = stream.finish();
   if (!session) return checkParsed(path, { ...parse, events: leading }, options);
   const s = session;
-  return checkParsed(path, parse, options, { host: host!, result: () => s.finish() });
+  return checkParsed(path, parse, options, { host: host!, result: () => s.finish(), touched });
 }
 
 /** A kernel or host line after the first access changes the rules for what was replayed: read it whole. */

@@ -68,8 +68,12 @@ export function buildRegisterTable(uri: string, report: FileReport): RegisterTab
   const registers: RegisterRow[] = [];
   const vm = report.replay?.vm;
   if (vm && vm.registers.length > 0) {
-    const touched = new Set<number>();
-    for (const e of report.parse.events) if ('reg' in e && e.reg.enc) touched.add(encodingKey(e.reg.enc));
+    let touched = report.touched;
+    if (!touched) {
+      const keys = new Set<number>();
+      for (const e of report.parse.events) if ('reg' in e && e.reg.enc) keys.add(encodingKey(e.reg.enc));
+      touched = keys;
+    }
     for (const r of vm.registers) {
       const findings = byReg.get(r.name) ?? byReg.get(registerName(r.enc)) ?? [];
       // RAZ slots and registers nothing is known about are noise in the table.
