@@ -19,7 +19,7 @@ import {
   type InitializeResult,
   type WorkDoneProgressServerReporter,
 } from 'vscode-languageserver';
-import { checkDocument, CORE_KIND, detectDocumentFormat, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type LineChange } from './core.ts';
+import { checkDocument, checkIdtraceText, CORE_KIND, detectDocumentFormat, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type LineChange } from './core.ts';
 import { toDiagnostics, uriToPath, pathToUri } from './convert.ts';
 import { DocumentStore, mergeChanges, type ChunkedDocument } from './documents.ts';
 import {
@@ -64,7 +64,16 @@ export interface ServerOptions {
    * instead of a server when isDiskCheckWorker(). Without it, disk checks run in-process.
    */
   workerScript?: string;
+  /** .idtrace documents with more lines are replayed as parsed, their events not kept (BIG_IDTRACE_LINES). */
+  bigIdtraceLines?: number;
 }
+
+/**
+ * An .idtrace event kept as objects costs ~500 bytes (its ranges), and the hovers' per-event records more:
+ * a 1M-line trace held 1.6 GB and took 2.4 s to first diagnostics. Bigger documents are checked as "Check
+ * file on disk" checks (replayed while parsed, events dropped); hovers then parse the lines they look at.
+ */
+const BIG_IDTRACE_LINES = 200_000;
 
 interface DocState {
   uri: string;
@@ -110,6 +119,7 @@ function clientSupport(c: ClientCapabilities): ClientSupport {
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const debounceMs = options.debounceMs ?? 200;
+  const bigIdtraceLines = options.bigIdtraceLines ?? BIG_IDTRACE_LINES;
   const docs = new DocumentStore();
   const states = new Map<string, DocState>();
   const settingsCache = new Map<string, Promise<IdregSettings>>();
@@ -244,6 +254,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   async function runCheck(
     uri: string,
     text: string,
+    lineCount: number,
     version: number,
     state: DocState,
     progress?: WorkDoneProgressServerReporter,
@@ -268,7 +279,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       maxFindings: 200000,
       ...(workspaceRoot ? { workspaceRoot } : {}),
     };
-    const report = checkDocument({ path, text }, options);
+    const big = lineCount > bigIdtraceLines && detectDocumentFormat(text.slice(0, 65536), path) === 'idtrace';
+    const report = (big ? checkIdtraceText(path, text, options) : undefined) ?? checkDocument({ path, text }, options);
     if (generation !== state.generation) return undefined;
     state.reportOptions = { options, settings };
     return publishReport(uri, state, report, version, settings, started, text.length);
@@ -299,7 +311,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     connection.sendNotification(FileStatusNotification.type, {
       uri, format: report.format, state: 'done', ...published.counts, hidden: published.hidden, durationMs,
     });
-    log(`checked ${path} (${report.format}, ${chars} chars) in ${durationMs} ms: ${report.findings.length} findings`);
+    log(`checked ${path} (${report.format}, ${chars} chars${report.touched ? ', replayed as parsed: events not kept' : ''}) in ${durationMs} ms: ${report.findings.length} findings`);
     // Build the position index now, not on the first hover (a few hundred ms on a 400k-line trace).
     setImmediate(() => {
       if (state.report === report) reportIndex(report);
@@ -325,7 +337,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const progress = large && support.workDoneProgress ? await connection.window.createWorkDoneProgress() : undefined;
     progress?.begin('ID Register Lens: checking', 0, uriToPath(uri).split(/[\\/]/).pop(), false);
     try {
-      await runCheck(uri, doc.getText(), doc.version, state, progress);
+      await runCheck(uri, doc.getText(), doc.lineCount, doc.version, state, progress);
     } finally {
       progress?.done();
     }

@@ -3,6 +3,7 @@
 // 100 MB trace read whole is a 100 MB Buffer plus a 100 MB string before any parsing.
 import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { appendAll } from './findings.ts';
 import { checkParsed, detectDocumentFormat, replayOptionsFor, resolveTraceHost, streamParser, type CheckOptions, type FileReport, type HostResolution } from './check.ts';
 import { IdtraceStream } from './formats/idtrace.ts';
 import { ReplaySession } from './model/vm.ts';
@@ -106,39 +107,85 @@ export function checkStreamed(
 const IDTRACE_PIECE_BYTES = 2 * 1024;
 
 function streamIdtrace(path: string, file: BlockFile, options: CheckOptions, at: Pump, pieceBytes: number): FileReport {
-  const stream = new IdtraceStream(path);
-  // Events before the first access (kernel, host, comments' cap lines): the replay starts once they are known.
-  let leading: TraceEvent[] = [];
-  let session: ReplaySession | undefined;
-  let host: HostResolution | undefined;
-  const touched = new Set<number>();
-  const start = (): void => {
-    const lead: ParseResult = { format: 'idtrace', events: leading, findings: [], stats: { lines: 0, understood: 0, skipped: 0 } };
-    host = resolveTraceHost(path, lead, options);
-    const kernelEvent = leading.find((e): e is KernelEvent => e.kind === 'kernel');
-    session = new ReplaySession({ ...replayOptionsFor(path, host.info, options), ...(kernelEvent ? { kernelEvent } : {}), keepPerEvent: false });
-    session.feed(leading);
-    leading = [];
-  };
-  pump(file, at, pieceBytes, (t, l, f) => {
-    const consumed = stream.feed(t, l, f);
-    const events = stream.drain();
-    for (const e of events) if ('reg' in e && e.reg.enc) touched.add(encodingKey(e.reg.enc));
-    if (!session) {
+  const replayed = new IdtraceReplay(path, options);
+  pump(file, at, pieceBytes, (t, l, f) => replayed.feed(t, l, f));
+  return replayed.finish();
+}
+
+/**
+ * Checks an .idtrace held as text the way a big file is checked: replayed as it is parsed, its events
+ * dropped (FileReport.touched names their registers; no per-event records). The language server does this
+ * for big documents: 1M events kept as objects are 500 bytes each. undefined when the trace names its kernel
+ * or host after its first access (then check it whole).
+ */
+export function checkIdtraceText(path: string, text: string, options: CheckOptions, pieceChars = IDTRACE_PIECE_BYTES): FileReport | undefined {
+  const replayed = new IdtraceReplay(path, options);
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    let at = 0;
+    let line = 0;
+    for (;;) {
+      const nl = at + pieceChars < body.length ? body.indexOf('\n', at + pieceChars) : -1;
+      const final = nl < 0;
+      const piece = body.slice(at, final ? body.length : nl + 1);
+      line = replayed.feed(piece, line, final).nextLine;
+      if (final) break;
+      at = nl + 1;
+    }
+    return replayed.finish();
+  } catch (err) {
+    if (err instanceof NotStreamable) return undefined;
+    throw err;
+  }
+}
+
+/** An .idtrace parsed from pieces of whole lines, its events replayed as they come and dropped. */
+class IdtraceReplay {
+  private readonly stream: IdtraceStream;
+  /** Events before the first access (kernel, host, comments' cap lines): the replay starts once they are known. */
+  private leading: TraceEvent[] = [];
+  private session: ReplaySession | undefined;
+  private host: HostResolution | undefined;
+  private readonly touched = new Set<number>();
+
+  constructor(
+    private readonly path: string,
+    private readonly options: CheckOptions,
+  ) {
+    this.stream = new IdtraceStream(path);
+  }
+
+  feed(text: string, firstLine: number, final: boolean): { consumed: number; nextLine: number } {
+    const consumed = this.stream.feed(text, firstLine, final);
+    const events = this.stream.drain();
+    for (const e of events) if ('reg' in e && e.reg.enc) this.touched.add(encodingKey(e.reg.enc));
+    if (!this.session) {
       const first = events.findIndex((e) => e.kind !== 'kernel' && e.kind !== 'host');
-      if (first < 0) leading.push(...events);
+      if (first < 0) appendAll(this.leading, events);
       else {
-        leading.push(...events.slice(0, first));
-        start();
-        feedChecked(session!, events.slice(first));
+        appendAll(this.leading, events.slice(0, first));
+        this.start();
+        feedChecked(this.session!, events.slice(first));
       }
-    } else feedChecked(session, events);
-    return { consumed, nextLine: stream.nextLine };
-  });
-  const parse = stream.finish();
-  if (!session) return checkParsed(path, { ...parse, events: leading }, options);
-  const s = session;
-  return checkParsed(path, parse, options, { host: host!, result: () => s.finish(), touched });
+    } else feedChecked(this.session, events);
+    return { consumed, nextLine: this.stream.nextLine };
+  }
+
+  private start(): void {
+    const lead: ParseResult = { format: 'idtrace', events: this.leading, findings: [], stats: { lines: 0, understood: 0, skipped: 0 } };
+    this.host = resolveTraceHost(this.path, lead, this.options);
+    const kernelEvent = this.leading.find((e): e is KernelEvent => e.kind === 'kernel');
+    this.session = new ReplaySession({ ...replayOptionsFor(this.path, this.host.info, this.options), ...(kernelEvent ? { kernelEvent } : {}), keepPerEvent: false });
+    this.session.feed(this.leading);
+    this.leading = [];
+  }
+
+  finish(): FileReport {
+    const parse = this.stream.finish();
+    const session = this.session;
+    if (!session) return checkParsed(this.path, { ...parse, events: this.leading }, this.options);
+    return checkParsed(this.path, parse, this.options, { host: this.host!, result: () => session.finish(), touched: this.touched });
+  }
 }
 
 /** A kernel or host line after the first access changes the rules for what was replayed: read it whole. */

@@ -5,7 +5,7 @@ import type { Position } from 'vscode-languageserver';
 import type { Range } from '../../src/findings.ts';
 import type { DumpEntry, Encoding, RegRef, TraceEvent } from '../../src/model/events.ts';
 import { encodingKey } from '../../src/model/events.ts';
-import type { FileReport } from '../core.ts';
+import { IdtraceStream, type FileReport } from '../core.ts';
 
 export interface FeatureContext {
   uri: string;
@@ -89,6 +89,29 @@ export function eventsInLines(ctx: FeatureContext, first: number, last: number):
   return out;
 }
 
+/** Lines parsed again at most, for one request on a report that kept no events. */
+const REPARSE_LINES = 20000;
+
+/**
+ * The events on lines [first, last] with their index in report.parse.events. A report that kept no events
+ * (a big .idtrace replayed as it was parsed: FileReport.touched) has them parsed again from those lines,
+ * without an index (no per-event records: no predicted answer, no definition).
+ */
+export function eventsOn(ctx: FeatureContext, first: number, last: number): { event: TraceEvent; index?: number }[] {
+  const { report } = ctx;
+  if (report.touched && report.format === 'idtrace') {
+    const from = Math.max(0, first);
+    const to = Math.min(last, ctx.lineCount - 1, from + REPARSE_LINES - 1);
+    if (to < from) return [];
+    const lines: string[] = [];
+    for (let line = from; line <= to; line++) lines.push(ctx.lineAt(line));
+    const stream = new IdtraceStream();
+    stream.feed(lines.join('\n'), from, true);
+    return stream.drain().map((event) => ({ event }));
+  }
+  return eventsInLines(ctx, first, last).map((index) => ({ event: report.parse.events[index]!, index }));
+}
+
 export function entriesInLines(ctx: FeatureContext, first: number, last: number): number[] {
   const idx = reportIndex(ctx.report);
   const out: number[] = [];
@@ -120,8 +143,7 @@ export type Target =
 /** Finds the register or value at a position: events first, then dump entries, then the bare word. */
 export function targetAt(ctx: FeatureContext, p: Position): Target | undefined {
   const { report } = ctx;
-  for (const i of eventsInLines(ctx, p.line - 1, p.line)) {
-    const e = report.parse.events[i]!;
+  for (const { event: e, index: i } of eventsOn(ctx, p.line - 1, p.line)) {
     if (!contains(e.range, p) && e.range.start.line !== p.line) continue;
     const reg = regOf(e);
     if (reg && contains(reg.range, p)) return { kind: 'register', ref: reg, eventIndex: i };

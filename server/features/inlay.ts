@@ -3,7 +3,7 @@
 import { InlayHintKind, type InlayHint, type Range } from 'vscode-languageserver';
 import type { RegRef } from '../../src/model/events.ts';
 import { parseRegisterToken } from '../core.ts';
-import { entriesInLines, eventsInLines, regOf, type FeatureContext } from './context.ts';
+import { entriesInLines, eventsOn, regOf, type FeatureContext } from './context.ts';
 
 const ESR_RE = /\b(?:HSR|ESR|esr)\b\s*[:=]?\s*(0x[0-9a-fA-F]{1,8})\b/g;
 
@@ -30,8 +30,8 @@ export function provideInlayHints(ctx: FeatureContext, range: Range): InlayHint[
     if (!label) return;
     hints.push({ position: ref.range.end, label: `: ${label}`, kind: InlayHintKind.Type, paddingLeft: false, tooltip: `${ref.text} is ${label}` });
   };
-  for (const i of eventsInLines(ctx, range.start.line, range.end.line)) {
-    const reg = regOf(ctx.report.parse.events[i]!);
+  for (const { event } of eventsOn(ctx, range.start.line, range.end.line)) {
+    const reg = regOf(event);
     if (reg) add(reg);
   }
   const entries = ctx.report.parse.dump?.entries ?? [];

@@ -2,26 +2,27 @@
 // (ReplayResult.definitions); when no write set it, to the host dump line that gave the reset value.
 // References: every access of the register (events and dump entries) in the document.
 import type { Location, Position } from 'vscode-languageserver';
-import { encodingKey, type Encoding } from '../../src/model/events.ts';
+import { encodingKey, type Encoding, type TraceEvent } from '../../src/model/events.ts';
 import { pathToUri, toRange } from '../convert.ts';
-import { contains, eventsInLines, regOf, reportIndex, targetAt, type FeatureContext } from './context.ts';
+import { contains, eventsOn, regOf, reportIndex, targetAt, type FeatureContext } from './context.ts';
 
-/** The event (a read or any register access) on the cursor's line. */
-function eventAt(ctx: FeatureContext, p: Position): number | undefined {
-  for (const i of eventsInLines(ctx, p.line, p.line)) {
-    const e = ctx.report.parse.events[i]!;
-    if (contains(e.range, p) || e.range.start.line === p.line) return i;
+/** The event (a read or any register access) on the cursor's line, and its index when the report kept it. */
+function eventAt(ctx: FeatureContext, p: Position): { event: TraceEvent; index?: number } | undefined {
+  for (const found of eventsOn(ctx, p.line, p.line)) {
+    const e = found.event;
+    if (contains(e.range, p) || e.range.start.line === p.line) return found;
   }
   return undefined;
 }
 
 export function provideDefinition(ctx: FeatureContext, p: Position): Location[] | null {
   const { report } = ctx;
-  const i = eventAt(ctx, p);
-  if (i === undefined) return hostDefinition(ctx, p);
-  const e = report.parse.events[i]!;
+  const at = eventAt(ctx, p);
+  if (at === undefined) return hostDefinition(ctx, p);
+  const e = at.event;
+  const i = at.index;
   const defs = report.replay?.definitions ?? [];
-  const def = defs.find((d) => d.eventIndex === i);
+  const def = i === undefined ? undefined : defs.find((d) => d.eventIndex === i);
   if (def?.setEventIndex !== undefined) {
     const set = report.parse.events[def.setEventIndex];
     if (set) return [{ uri: ctx.uri, range: toRange(set.range) }];
@@ -64,8 +65,8 @@ export function provideReferences(ctx: FeatureContext, p: Position, includeDecla
   const t = targetAt(ctx, p);
   let enc: Encoding | undefined = t?.kind === 'register' ? t.ref.enc : t?.kind === 'value' ? t.enc : undefined;
   if (!enc) {
-    const i = eventAt(ctx, p);
-    const reg = i !== undefined ? regOf(report.parse.events[i]!) : undefined;
+    const at = eventAt(ctx, p);
+    const reg = at ? regOf(at.event) : undefined;
     enc = reg?.enc;
   }
   if (!enc) return [];

@@ -28,7 +28,7 @@ import type {
   Position,
   PublishDiagnosticsParams,
 } from 'vscode-languageserver';
-import { startServer } from '../../server/server.ts';
+import { startServer, type ServerOptions } from '../../server/server.ts';
 import {
   CheckFileOnDiskRequest,
   DecodeRequest,
@@ -58,11 +58,11 @@ interface Client {
   close(): Promise<void>;
 }
 
-async function startClient(opts: { settings?: Record<string, unknown>; trusted?: boolean; folders?: string[]; capabilities?: Record<string, unknown> } = {}): Promise<Client> {
+async function startClient(opts: { settings?: Record<string, unknown>; trusted?: boolean; folders?: string[]; capabilities?: Record<string, unknown>; server?: ServerOptions } = {}): Promise<Client> {
   const toServer = new PassThrough();
   const toClient = new PassThrough();
   const serverConn = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-  startServer(serverConn, { debounceMs: 20 });
+  startServer(serverConn, { debounceMs: 20, ...(opts.server ?? {}) });
   serverConn.listen();
   const rpc = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
   const diagnostics = new Map<string, PublishDiagnosticsParams>();
@@ -764,6 +764,41 @@ describe('language server: hostile input', () => {
       await c.request('textDocument/foldingRange', doc(uri));
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe('a big .idtrace (more lines than bigIdtraceLines)', () => {
+  test('is replayed as it is parsed: the same diagnostics; hovers, hints and definitions parse the lines they need', async () => {
+    const big = await startClient({ folders: [dir], server: { bigIdtraceLines: 5 } });
+    const whole = await startClient({ folders: [dir] });
+    try {
+      big.open(traceUri, TRACE);
+      whole.open(traceUri, TRACE);
+      const want = await whole.waitDiagnostics(traceUri, (d) => d.some((x) => x.code === 'IDR010'));
+      const got = await big.waitDiagnostics(traceUri, (d) => d.length > 0);
+      assert.deepEqual(got, want);
+      // Decoding, the host limit and the line's findings stay; KVM's predicted answer needs the events.
+      const written = hoverValue(await big.request<Hover>('textDocument/hover', { ...doc(traceUri), position: pos(7, 33) }));
+      assert.match(written, /\| field \| bits \| value \| meaning \| host limit \| policy \|/);
+      assert.match(written, /\| EL0 \| 3:0 \| 0x2 \|/);
+      assert.match(written, /IDR010/);
+      const read = { ...doc(traceUri), position: pos(9, 35) };
+      assert.match(hoverValue(await whole.request<Hover>('textDocument/hover', read)), /KVM would return/);
+      const readBig = hoverValue(await big.request<Hover>('textDocument/hover', read));
+      assert.match(readBig, /\*\*ID_AA64ISAR0_EL1\*\* = `0x0000100010211110` \(read\)/);
+      assert.doesNotMatch(readBig, /KVM would return/);
+      assert.match(hoverValue(await big.request<Hover>('textDocument/hover', { ...doc(traceUri), position: pos(5, 14) })), /S3_0_C0_C4_0/);
+      const hints = await big.request<InlayHint[]>('textDocument/inlayHint', { ...doc(traceUri), range: { start: pos(0, 0), end: pos(20, 0) } });
+      assert.ok(hints.some((h) => h.position.line === 12 && String(h.label) === ': ID_AA64PFR0_EL1'));
+      // No per-event records: a read goes to the host line that gave its value, not to the set.
+      const locs = await big.request<Location[]>('textDocument/definition', { ...doc(traceUri), position: pos(9, 14) });
+      assert.equal(locs[0]!.uri, hostUri);
+      const table = await big.request<RegisterTable>(RegisterTableRequest.method, { uri: traceUri });
+      assert.deepEqual(table, await whole.request<RegisterTable>(RegisterTableRequest.method, { uri: traceUri }));
+    } finally {
+      await big.close();
+      await whole.close();
     }
   });
 });
