@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultCacheDir, ensureInput, INPUTS, type Input } from './gen.ts';
 import {
-  BENCH_DIR, cliPath, findServerCommand, snapshotDist, loadDoc, lspDiskScenario, lspDocScenario, runCliCheck, runFloor, runProcess,
-  type LspDiskResult, type LspDocResult, type ProcResult, type ServerCommand,
+  BENCH_DIR, cliPath, findServerCommand, snapshotDist, loadDoc, lspDiskScenario, lspDocScenario, lspIdtraceScenario, runCliCheck, runFloor, runProcess,
+  type LspDiskResult, type LspDocResult, type LspTraceResult, type ProcResult, type ServerCommand,
 } from './scenarios.ts';
 import { max, median, min, percentile } from './stats.ts';
 
@@ -139,6 +139,7 @@ async function main(): Promise<void> {
   const inputs = fileIds.map((id) => ensureInput(cacheDir, INPUTS[id]!, log));
   const docInput = ensureInput(cacheDir, INPUTS[quick ? 'ftrace100k' : 'doc40m']!, log);
   const diskInput = ensureInput(cacheDir, INPUTS[quick ? 'ftrace100k' : 'disk100m']!, log);
+  const traceInput = ensureInput(cacheDir, INPUTS[quick ? 'idtrace100k' : 'idtrace1m']!, log);
 
   // Process start-up baselines: `node -e 0`, `idreg --version`, and `idreg check` of a 40-line trace
   // (the fixed cost of a check, subtracted for the linearity figure).
@@ -190,6 +191,21 @@ async function main(): Promise<void> {
         log(`  run ${i + 1}: first diagnostics ${f0(r.firstDiagMs)} ms (${r.firstDiagCount}), hover p95 ${f2(percentile(r.hoverMs, 95))} ms, edit p50 ${f1(median(r.editMs))} ms${r.notes.length ? ' — ' + r.notes.join('; ') : ''}`);
       } catch (e) {
         lspErrors.push(`didOpen run ${i + 1}: ${(e as Error).message.split('\n')[0]}`);
+        log(`  run ${i + 1} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+  const lspTrace: LspTraceResult[] = [];
+  if (server && only.has('lsp')) {
+    const doc = loadDoc(traceInput.path);
+    log(`LSP: didOpen ${traceInput.file} (${mib(traceInput.bytes)} MiB)…`);
+    for (let i = 0; i < Math.min(runs, 3); i++) {
+      try {
+        const r = await lspIdtraceScenario(server, doc, { hovers: 50, edits: 4, workspace: cacheDir });
+        lspTrace.push(r);
+        log(`  run ${i + 1}: first diagnostics ${f0(r.firstDiagMs)} ms, edit median ${f0(median(r.editMs))} ms`);
+      } catch (e) {
+        lspErrors.push(`.idtrace run ${i + 1}: ${(e as Error).message.split('\n')[0]}`);
         log(`  run ${i + 1} failed: ${(e as Error).message}`);
       }
     }
@@ -300,6 +316,17 @@ async function main(): Promise<void> {
       rows.push(['server peak RSS (VmHWM), MiB', kib2mib(rss), `${f2((rss * 1024) / docInput.bytes)}× the document`]);
       for (const n of new Set(lspDoc.flatMap((r) => r.notes))) rows.push(['note', '', n]);
     }
+    if (lspTrace.length) {
+      const fd = lspTrace.map((r) => r.firstDiagMs);
+      const srv = lspTrace.map((r) => r.serverCheckMs ?? NaN).filter((x) => !Number.isNaN(x));
+      const hov = lspTrace.flatMap((r) => r.hoverMs.slice(1));
+      const edits = lspTrace.flatMap((r) => r.editMs);
+      const rss = max(lspTrace.map((r) => r.peakRssKiB ?? NaN));
+      rows.push([`didOpen ${mib(traceInput.bytes)} MiB \`.idtrace\` (${traceInput.label}) → first publishDiagnostics`, `${f0(min(fd))} / ${f0(median(fd))}`, `${lspTrace.length} runs; the server's check ${srv.length ? f0(median(srv)) : '?'} ms (median)`]);
+      rows.push(['… hover, first after open / p50 of the rest', `${f1(median(lspTrace.map((r) => r.hoverFirstMs)))} / ${f2(median(hov))}`, `${hov.length + lspTrace.length} hovers`]);
+      rows.push([`… edit (comment a line out and in) → publishDiagnostics p50`, `${f0(median(edits))}`, `${edits.length} edits; checked whole after the 500 ms debounce`]);
+      rows.push(['… server peak RSS (VmHWM), MiB', kib2mib(rss), `${f2((rss * 1024) / traceInput.bytes)}× the document`]);
+    }
     if (lspDisk.length) {
       const fd = lspDisk.map((r) => r.firstDiagMs);
       const resp = lspDisk.map((r) => r.responseMs);
@@ -380,7 +407,7 @@ async function main(): Promise<void> {
         cli: r.cli.map((x) => ({ wallMs: x.wallMs, inMs: x.inMs, maxRssKiB: x.maxRssKiB, code: x.code })),
         cliError: r.cliError, findings: r.findings,
       })),
-      server: server?.label, serverError, lspDoc, lspDisk, lspErrors,
+      server: server?.label, serverError, lspDoc, lspTrace, lspDisk, lspErrors,
     }, null, 1) + '\n');
     log(`wrote bench/results/${name}.md and ${name}.json`);
   }

@@ -428,3 +428,57 @@ export async function lspDiskScenario(
 export function summarize(xs: number[]): { min: number; median: number; p95: number } {
   return { min: Math.min(...xs), median: median(xs), p95: percentile(xs, 95) };
 }
+
+export interface LspTraceResult {
+  firstDiagMs: number;
+  serverCheckMs?: number;
+  hoverFirstMs: number;
+  hoverMs: number[];
+  editMs: number[];
+  peakRssKiB?: number;
+}
+
+/**
+ * A big .idtrace opened in the editor: didOpen → first diagnostics, hovers on register names and values
+ * spread over the document, and edits that comment a line in the middle out and back in (each → the
+ * publishDiagnostics of its version; an .idtrace is checked whole after the debounce).
+ */
+export async function lspIdtraceScenario(cmd: ServerCommand, d: DocText, opts: { hovers: number; edits: number; workspace: string }): Promise<LspTraceResult> {
+  const { client } = await startServer(cmd, opts.workspace);
+  try {
+    const statusDone = client.waitFor('idregLens/status', (p) => p?.uri === d.uri && p?.state === 'done', 120_000);
+    statusDone.catch(() => undefined);
+    const first = client.waitFor('textDocument/publishDiagnostics', (p) => p?.uri === d.uri && diagCount(p) > 0, 120_000);
+    const t0 = performance.now();
+    client.notify('textDocument/didOpen', { textDocument: { uri: d.uri, languageId: d.languageId, version: 1, text: d.text } });
+    const firstDiagMs = (await first).at - t0;
+    const done = await Promise.race([statusDone, new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000))]).catch(() => undefined);
+    const serverCheckMs = typeof done?.params?.durationMs === 'number' ? (done.params.durationMs as number) : undefined;
+    const rng = new Rng(11);
+    const lines = d.lineStarts.length - 1;
+    const hoverMs: number[] = [];
+    for (let k = 0; k < opts.hovers; k++) {
+      const line = rng.int(lines);
+      const t = lineText(d, line);
+      const eq = t.indexOf('= 0x');
+      const character = eq >= 0 && rng.int(2) === 0 ? eq + 5 : Math.min(t.length, 12);
+      const h0 = performance.now();
+      await client.request('textDocument/hover', { textDocument: { uri: d.uri }, position: { line, character } }, 30_000);
+      hoverMs.push(performance.now() - h0);
+    }
+    const editMs: number[] = [];
+    const mid = Math.floor(lines / 2);
+    for (let k = 0; k < opts.edits; k++) {
+      const v = k + 2;
+      const comment = k % 2 === 0;
+      const range = { start: { line: mid, character: 0 }, end: { line: mid, character: comment ? 0 : 2 } };
+      const wait = client.waitFor('textDocument/publishDiagnostics', (p) => p?.uri === d.uri && p.version === v, 60_000);
+      const e0 = performance.now();
+      client.notify('textDocument/didChange', { textDocument: { uri: d.uri, version: v }, contentChanges: [{ range, text: comment ? '# ' : '' }] });
+      editMs.push((await wait).at - e0);
+    }
+    return { firstDiagMs, ...(serverCheckMs !== undefined ? { serverCheckMs } : {}), hoverFirstMs: hoverMs[0] ?? NaN, hoverMs, editMs, peakRssKiB: client.peakRssKiB() };
+  } finally {
+    await client.shutdown();
+  }
+}
