@@ -13,7 +13,7 @@
 import { makeFinding, type Finding, type Range } from '../findings.ts';
 import { resolveRegister } from '../encoding/forms.ts';
 import type { DumpEntry, RegisterDump } from '../model/events.ts';
-import { LineIndex } from './json-scan.ts';
+import { contentLines, newCounts } from './lines.ts';
 import type { FormatParseResult } from './detect.ts';
 
 const REG_LINE = /^([A-Za-z][A-Za-z0-9_.]*):\s+([01]{4}(?:\s+(?:-\s+)?[01]{4})*)\s*$/;
@@ -31,23 +31,14 @@ function bitsOf(text: string): { value: bigint; bits: number } {
 
 /** Parses an arm-cpusysregs register dump or feature list. Never throws. */
 export function parseCpusysregs(text: string, _path?: string): FormatParseResult {
-  const idx = new LineIndex(text);
   const findings: Finding[] = [];
   const entries: DumpEntry[] = [];
-  let understood = 0;
-  let skipped = 0;
+  const counts = newCounts();
   let last: { entry?: DumpEntry; name: string; value: bigint; bits: number; line: number; range: Range; lines: number } | undefined;
-  const lines = idx.lineCount;
-  for (let line = 0; line < lines; line++) {
-    const raw = text.slice(idx.lineStart(line), idx.lineEnd(line));
-    const r = (a: number, b: number): Range => ({ start: { line, character: a }, end: { line, character: b } });
-    if (raw.trim() === '') {
-      understood++;
-      continue;
-    }
+  for (const { raw, line, at: r } of contentLines(text, counts)) {
     let m = REG_LINE.exec(raw);
     if (m) {
-      understood++;
+      counts.understood++;
       const name = m[1]!;
       const { value, bits } = bitsOf(m[2]!);
       const valueAt = raw.indexOf(m[2]!, name.length);
@@ -65,7 +56,7 @@ export function parseCpusysregs(text: string, _path?: string): FormatParseResult
     m = BITS_LINE.exec(raw);
     if (m && last && last.line === line - last.lines) {
       // The low half of a 128-bit register.
-      understood++;
+      counts.understood++;
       const more = bitsOf(m[1]!);
       last.value = (last.value << BigInt(more.bits)) | more.value;
       last.bits += more.bits;
@@ -80,7 +71,7 @@ export function parseCpusysregs(text: string, _path?: string): FormatParseResult
     }
     m = VALUE_LINE.exec(raw);
     if (m) {
-      understood++;
+      counts.understood++;
       if (last) {
         const printed = BigInt('0x' + m[1]!.replace(/-/g, ''));
         if (printed !== last.value) {
@@ -96,15 +87,15 @@ export function parseCpusysregs(text: string, _path?: string): FormatParseResult
       continue;
     }
     if (FIELD_LINE.test(raw) || MANUAL_LINE.test(raw) || FEATURE_LINE.test(raw)) {
-      understood++;
+      counts.understood++;
       continue;
     }
     const at = raw.length - raw.trimStart().length;
     findings.push(makeFinding('IDR001', 'expected `NAME: <64 bits in nibbles>`, an indented `Field: 0x… (meaning)` line, or `FEAT_X ...... yes|no`', r(at, raw.length)));
-    skipped++;
+    counts.skipped++;
   }
   const dump: RegisterDump | undefined = entries.length > 0 ? { entries } : undefined;
-  return { format: 'cpusysregs', events: [], ...(dump ? { dump } : {}), findings, stats: { lines, understood, skipped } };
+  return { format: 'cpusysregs', events: [], ...(dump ? { dump } : {}), findings, stats: { ...counts } };
 }
 
 export function sniffCpusysregs(text: string, _path?: string): number {

@@ -13,6 +13,7 @@ import { registerByName, type FieldDef, type RegisterDef } from '../data/registe
 import { encodingKey, type RegRef } from '../model/events.ts';
 import { judgeUserWrite } from '../model/kvm.ts';
 import { LineIndex } from './json-scan.ts';
+import { contentLines, newCounts } from './lines.ts';
 import type { FormatParseResult, ProposedWrite } from './detect.ts';
 
 function hex(v: bigint): string {
@@ -194,27 +195,18 @@ const TRACE_LINE = /^(\d+@\d+\.\d+:)?([a-z_][a-z0-9_]*)\s(.*)$/;
 
 /** Parses QEMU `-trace` output. Never throws. */
 export function parseQemuTrace(text: string, _path?: string): FormatParseResult {
-  const idx = new LineIndex(text);
   const findings: Finding[] = [];
   const proposed: ProposedWrite[] = [];
-  let understood = 0;
-  let skipped = 0;
-  const lines = idx.lineCount;
-  for (let line = 0; line < lines; line++) {
-    const raw = text.slice(idx.lineStart(line), idx.lineEnd(line));
-    const r = (a: number, b: number): Range => ({ start: { line, character: a }, end: { line, character: b } });
-    if (raw.trim() === '') {
-      understood++;
-      continue;
-    }
+  const counts = newCounts();
+  for (const { raw, at: r } of contentLines(text, counts)) {
     const t = TRACE_LINE.exec(raw);
     // QEMU's trace events are snake_case names; a plain word starting a sentence is not one.
     if (!t || (t[1] === undefined && !t[2]!.includes('_'))) {
       findings.push(makeFinding('IDR001', 'expected a QEMU trace line `[pid@secs:]<event> <text>`', r(0, raw.length)));
-      skipped++;
+      counts.skipped++;
       continue;
     }
-    understood++;
+    counts.understood++;
     const event = t[2]!;
     const argsAt = raw.length - t[3]!.length;
     const args = t[3]!;
@@ -274,7 +266,7 @@ export function parseQemuTrace(text: string, _path?: string): FormatParseResult 
       }
     }
   }
-  return { format: 'qemu-trace', events: [], findings, stats: { lines, understood, skipped }, proposed };
+  return { format: 'qemu-trace', events: [], findings, stats: { ...counts }, proposed };
 }
 
 /** Parses a QMP exchange (possibly an excerpt): every `"SYSREG_<REG>_<FIELD>": value` prop is read. */

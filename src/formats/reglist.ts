@@ -1,10 +1,10 @@
 // `NAME = value` register lists (formats.md §5.3): ArmCpuInfo.efi (`ID_AA64ISAR0_EL1 = 0x0000100010211120`,
 // then a `MMFR0 | ECV | 63:60 |  0000 | …` table) and lk2nd's `fastboot oem dump-cpuid`
 // (`(bootloader) ID_ISAR0 = 0x2101110`: AArch32 names without `_EL1`, unpadded hex).
-import { makeFinding, type Finding, type Range } from '../findings.ts';
+import { makeFinding, type Finding } from '../findings.ts';
 import { parseNumber, resolveRegister } from '../encoding/forms.ts';
 import type { DumpEntry, RegisterDump } from '../model/events.ts';
-import { LineIndex } from './json-scan.ts';
+import { contentLines, newCounts } from './lines.ts';
 import type { FormatParseResult } from './detect.ts';
 
 const ASSIGN = /^(\s*(?:\(bootloader\)\s+)?)([A-Za-z][A-Za-z0-9_]*)(\s*=\s*)(\S+)\s*$/;
@@ -14,19 +14,10 @@ const CONTEXT =
 
 /** Parses a NAME = value register list. Never throws. */
 export function parseRegisterList(text: string, _path?: string): FormatParseResult {
-  const idx = new LineIndex(text);
   const findings: Finding[] = [];
   const entries: DumpEntry[] = [];
-  let understood = 0;
-  let skipped = 0;
-  const lines = idx.lineCount;
-  for (let line = 0; line < lines; line++) {
-    const raw = text.slice(idx.lineStart(line), idx.lineEnd(line));
-    const r = (a: number, b: number): Range => ({ start: { line, character: a }, end: { line, character: b } });
-    if (raw.trim() === '') {
-      understood++;
-      continue;
-    }
+  const counts = newCounts();
+  for (const { raw, at: r } of contentLines(text, counts)) {
     const m = ASSIGN.exec(raw);
     if (m) {
       const nameAt = m[1]!.length;
@@ -35,7 +26,7 @@ export function parseRegisterList(text: string, _path?: string): FormatParseResu
       const valueText = m[4]!;
       const nameRange = r(nameAt, nameAt + name.length);
       const valueRange = r(valueAt, valueAt + valueText.length);
-      understood++;
+      counts.understood++;
       const res = resolveRegister(name);
       if (!res) {
         findings.push(makeFinding('IDR002', `${name} is not a register name this tool knows (an AArch64 name, with or without _EL1)`, nameRange, { severity: 'warning' }));
@@ -56,15 +47,15 @@ export function parseRegisterList(text: string, _path?: string): FormatParseResu
     // Tested on the line without its indentation: a leading `\s*` in front of the `.*\|.*\|` alternative
     // made a long blank-led line quadratic.
     if (CONTEXT.test(raw.trimStart())) {
-      understood++;
+      counts.understood++;
       continue;
     }
     const at = raw.length - raw.trimStart().length;
     findings.push(makeFinding('IDR001', 'expected `NAME = 0x…` (a register and its value)', r(at, raw.length)));
-    skipped++;
+    counts.skipped++;
   }
   const dump: RegisterDump = { entries };
-  return { format: 'register-list', events: [], dump, findings, stats: { lines, understood, skipped } };
+  return { format: 'register-list', events: [], dump, findings, stats: { ...counts } };
 }
 
 export function sniffRegisterList(text: string, path?: string): number {
