@@ -7,7 +7,7 @@ export const CORE_KIND = 'src/check.ts';
 
 export { checkDocument, detectDocumentFormat, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type HostInfo } from '../src/check.ts';
 export type { LineChange } from '../src/formats/types.ts';
-export { checkIdtraceText, checkStreamed, openBlockFile, type BlockFile } from '../src/stream.ts';
+export { checkStreamed, IdtraceTextCheck, openBlockFile, type BlockFile } from '../src/stream.ts';
 export { IdtraceStream } from '../src/formats/idtrace.ts';
 export type { ReplayResult, VmSnapshot, RegisterState } from '../src/model/vm.ts';
 export { allForms, genericName, parseRegisterToken, registerName, type TokenResult } from '../src/encoding/forms.ts';

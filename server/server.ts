@@ -19,7 +19,7 @@ import {
   type InitializeResult,
   type WorkDoneProgressServerReporter,
 } from 'vscode-languageserver';
-import { checkDocument, checkIdtraceText, CORE_KIND, detectDocumentFormat, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type LineChange } from './core.ts';
+import { checkDocument, CORE_KIND, IdtraceTextCheck, detectDocumentFormat, recheckDocument, resumableFormat, type CheckOptions, type FileReport, type LineChange } from './core.ts';
 import { toDiagnostics, uriToPath, pathToUri } from './convert.ts';
 import { DocumentStore, mergeChanges, type ChunkedDocument } from './documents.ts';
 import {
@@ -66,6 +66,8 @@ export interface ServerOptions {
   workerScript?: string;
   /** .idtrace documents with more lines are replayed as parsed, their events not kept (BIG_IDTRACE_LINES). */
   bigIdtraceLines?: number;
+  /** Characters of such a document checked between two turns of the event loop (BIG_STEP_CHARS). */
+  bigIdtraceStepChars?: number;
 }
 
 /**
@@ -74,6 +76,8 @@ export interface ServerOptions {
  * file on disk" checks (replayed while parsed, events dropped); hovers then parse the lines they look at.
  */
 const BIG_IDTRACE_LINES = 200_000;
+/** Characters of a big .idtrace checked between two turns of the event loop (~100k lines, ~100 ms). */
+const BIG_STEP_CHARS = 4 * 1024 * 1024;
 
 interface DocState {
   uri: string;
@@ -91,6 +95,8 @@ interface DocState {
   /** The register table of the last disk check (the full report stays in the worker). */
   diskTable?: RegisterTable;
   running?: Promise<void>;
+  /** The document version `running` checks. */
+  runningVersion?: number;
   /** Line changes made after reportVersion, by version ('full': the whole text was replaced). */
   changes: { version: number; change: LineChange | 'full' }[];
   /** What the report was checked with; a re-check after an edit reuses it (cleared when settings or trust change). */
@@ -120,6 +126,7 @@ function clientSupport(c: ClientCapabilities): ClientSupport {
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const debounceMs = options.debounceMs ?? 200;
   const bigIdtraceLines = options.bigIdtraceLines ?? BIG_IDTRACE_LINES;
+  const bigStepChars = options.bigIdtraceStepChars ?? BIG_STEP_CHARS;
   const docs = new DocumentStore();
   const states = new Map<string, DocState>();
   const settingsCache = new Map<string, Promise<IdregSettings>>();
@@ -279,8 +286,20 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       maxFindings: 200000,
       ...(workspaceRoot ? { workspaceRoot } : {}),
     };
-    const big = lineCount > bigIdtraceLines && detectDocumentFormat(text.slice(0, 65536), path) === 'idtrace';
-    const report = (big ? checkIdtraceText(path, text, options) : undefined) ?? checkDocument({ path, text }, options);
+    let report: FileReport | undefined;
+    if (lineCount > bigIdtraceLines && detectDocumentFormat(text.slice(0, 65536), path) === 'idtrace') {
+      // About 100 ms a step: hovers are answered in between, and an edit makes the rest of the work moot.
+      const check = new IdtraceTextCheck(path, text, options);
+      let done = 0;
+      while (!check.step(bigStepChars)) {
+        done += bigStepChars;
+        progress?.report(10 + Math.min(85, Math.floor((85 * done) / text.length)), 'parsing and replaying');
+        await new Promise<void>((r) => setImmediate(r));
+        if (generation !== state.generation) return undefined;
+      }
+      report = check.result();
+    }
+    report ??= checkDocument({ path, text }, options);
     if (generation !== state.generation) return undefined;
     state.reportOptions = { options, settings };
     return publishReport(uri, state, report, version, settings, started, text.length);
@@ -381,6 +400,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     state.generation++; // cancels a check waiting for settings
     const run = (): void => {
       state.timer = undefined;
+      state.runningVersion = docs.get(uri)?.version;
       state.running = checkOpenDocument(uri).catch((err) => logError(`checking ${uri} failed`, err));
     };
     // setTimeout(0) waits at least 1 ms; setImmediate runs after the messages already read.
@@ -400,11 +420,17 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (!state) return undefined;
     if (!doc) return state.report; // checked from disk
     if (state.reportVersion !== doc.version || state.timer) {
-      if (state.timer) {
-        state.timer.cancel();
-        state.timer = undefined;
+      if (!state.timer && state.running && state.runningVersion === doc.version) {
+        // This version is being checked (a big .idtrace is checked in steps): a second check would start
+        // over and make the first one stale.
+        await state.running;
+      } else {
+        if (state.timer) {
+          state.timer.cancel();
+          state.timer = undefined;
+        }
+        await checkOpenDocument(uri);
       }
-      await checkOpenDocument(uri);
     }
     return state.reportVersion === doc.version ? state.report : undefined;
   }

@@ -119,23 +119,57 @@ function streamIdtrace(path: string, file: BlockFile, options: CheckOptions, at:
  * or host after its first access (then check it whole).
  */
 export function checkIdtraceText(path: string, text: string, options: CheckOptions, pieceChars = IDTRACE_PIECE_BYTES): FileReport | undefined {
-  const replayed = new IdtraceReplay(path, options);
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  try {
-    let at = 0;
-    let line = 0;
-    for (;;) {
-      const nl = at + pieceChars < body.length ? body.indexOf('\n', at + pieceChars) : -1;
-      const final = nl < 0;
-      const piece = body.slice(at, final ? body.length : nl + 1);
-      line = replayed.feed(piece, line, final).nextLine;
-      if (final) break;
-      at = nl + 1;
+  const check = new IdtraceTextCheck(path, text, options, pieceChars);
+  while (!check.step(Infinity));
+  return check.result();
+}
+
+/**
+ * checkIdtraceText in steps, so that a caller can do other work between them (the language server answers
+ * hovers and drops a check an edit made stale).
+ */
+export class IdtraceTextCheck {
+  private readonly replayed: IdtraceReplay;
+  private readonly body: string;
+  private at = 0;
+  private line = 0;
+  private done = false;
+  private streamable = true;
+
+  constructor(
+    path: string,
+    text: string,
+    options: CheckOptions,
+    private readonly pieceChars = IDTRACE_PIECE_BYTES,
+  ) {
+    this.replayed = new IdtraceReplay(path, options);
+    this.body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
+
+  /** Parses and replays about `chars` more characters; true once the whole text is done. */
+  step(chars: number): boolean {
+    const stop = this.at + chars;
+    try {
+      while (!this.done && this.at < stop) {
+        const body = this.body;
+        const nl = this.at + this.pieceChars < body.length ? body.indexOf('\n', this.at + this.pieceChars) : -1;
+        const final = nl < 0;
+        const piece = body.slice(this.at, final ? body.length : nl + 1);
+        this.line = this.replayed.feed(piece, this.line, final).nextLine;
+        this.at += piece.length;
+        this.done = final;
+      }
+    } catch (err) {
+      if (!(err instanceof NotStreamable)) throw err;
+      this.streamable = false;
+      this.done = true;
     }
-    return replayed.finish();
-  } catch (err) {
-    if (err instanceof NotStreamable) return undefined;
-    throw err;
+    return this.done;
+  }
+
+  /** After the last step: the report, or undefined when the trace must be checked whole. */
+  result(): FileReport | undefined {
+    return this.streamable ? this.replayed.finish() : undefined;
   }
 }
 

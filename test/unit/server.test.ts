@@ -801,4 +801,37 @@ describe('a big .idtrace (more lines than bigIdtraceLines)', () => {
       await whole.close();
     }
   });
+
+  test('is checked in steps between which an edit arrives: the edited text is what gets published', async () => {
+    const big = await startClient({ folders: [dir], server: { bigIdtraceLines: 5, bigIdtraceStepChars: 40 } });
+    const whole = await startClient({ folders: [dir] });
+    try {
+      const edited = TRACE.replace('vcpu 1 set ID_AA64PFR0_EL1 0x1101001021111112', 'vcpu 1 set ID_AA64PFR0_EL1 0x1101001021111111');
+      big.open(traceUri, TRACE);
+      void big.rpc.sendNotification('textDocument/didChange', { textDocument: { uri: traceUri, version: 2 }, contentChanges: [{ text: edited }] });
+      whole.open(traceUri, edited, 'idtrace', 2);
+      const want = await whole.waitDiagnostics(traceUri, (d) => d.length > 0);
+      assert.ok(!want.some((d) => d.code === 'IDR010'), 'the edit removed the refused write');
+      await waitFor(() => big.diagnostics.get(traceUri)?.version === 2, 'diagnostics of version 2');
+      assert.deepEqual(big.diagnostics.get(traceUri)!.diagnostics, want);
+    } finally {
+      await big.close();
+      await whole.close();
+    }
+  });
+
+  test('a hover that arrives while it is being checked waits for that check instead of starting another', async () => {
+    const big = await startClient({ folders: [dir], server: { bigIdtraceLines: 5, bigIdtraceStepChars: 1000 } });
+    try {
+      // Long enough that the check takes hundreds of steps.
+      big.open(traceUri, TRACE + 'vcpu 1 mrs ID_AA64ISAR0_EL1 = 0x0000100010211110\n'.repeat(50000));
+      await waitFor(() => big.statuses.some((st) => st.uri === traceUri && st.state === 'checking'), 'the check to start');
+      const h = await big.request<Hover>('textDocument/hover', { ...doc(traceUri), position: pos(7, 33) });
+      assert.match(hoverValue(h), /IDR010/);
+      assert.equal(big.statuses.filter((st) => st.uri === traceUri && st.state === 'checking').length, 1);
+    } finally {
+      await big.close();
+    }
+  });
 });
+
