@@ -70,7 +70,8 @@ export class StatusView implements vscode.Disposable {
     this.item.severity = file.errors ? vscode.LanguageStatusSeverity.Warning : vscode.LanguageStatusSeverity.Information;
     const hidden = file.hidden ? ` · ${file.hidden} not shown (idregLens.maxProblems)` : '';
     const took = file.durationMs !== undefined ? ` · checked in ${file.durationMs} ms` : '';
-    this.item.detail = `server running${restarted}${took}${hidden}`;
+    const note = file.state === 'done' && file.message ? ` · ${file.message}` : '';
+    this.item.detail = `server running${restarted}${took}${hidden}${note}`;
   }
 
   dispose(): void {

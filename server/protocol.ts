@@ -176,6 +176,7 @@ export interface FileStatus {
   /** Findings not published because of idregLens.maxProblems. */
   hidden: number;
   durationMs?: number;
+  /** Why the check failed; for a done check, what was left out (a big trace whose events were not kept). */
   message?: string;
 }
 

@@ -76,6 +76,8 @@ export interface ServerOptions {
  * file on disk" checks (replayed while parsed, events dropped); hovers then parse the lines they look at.
  */
 const BIG_IDTRACE_LINES = 200_000;
+/** What the language status says about such a document. */
+const EVENTS_NOT_KEPT = 'big trace: events not kept (no outline or references; hovers without KVM\'s predicted answer)';
 /** Characters of a big .idtrace checked between two turns of the event loop (~100k lines, ~100 ms). */
 const BIG_STEP_CHARS = 4 * 1024 * 1024;
 
@@ -329,6 +331,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const durationMs = Math.round(performance.now() - started);
     connection.sendNotification(FileStatusNotification.type, {
       uri, format: report.format, state: 'done', ...published.counts, hidden: published.hidden, durationMs,
+      ...(report.touched ? { message: EVENTS_NOT_KEPT } : {}),
     });
     log(`checked ${path} (${report.format}, ${chars} chars${report.touched ? ', replayed as parsed: events not kept' : ''}) in ${durationMs} ms: ${report.findings.length} findings`);
     // Build the position index now, not on the first hover (a few hundred ms on a 400k-line trace).

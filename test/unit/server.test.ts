@@ -794,6 +794,9 @@ describe('a big .idtrace (more lines than bigIdtraceLines)', () => {
       // No per-event records: a read goes to the host line that gave its value, not to the set.
       const locs = await big.request<Location[]>('textDocument/definition', { ...doc(traceUri), position: pos(9, 14) });
       assert.equal(locs[0]!.uri, hostUri);
+      const done = await waitFor(() => big.statuses.filter((st) => st.uri === traceUri && st.state === 'done').pop(), 'status');
+      assert.match(done.message ?? '', /events not kept/);
+      assert.equal(whole.statuses.filter((st) => st.uri === traceUri && st.state === 'done').pop()?.message, undefined);
       const table = await big.request<RegisterTable>(RegisterTableRequest.method, { uri: traceUri });
       assert.deepEqual(table, await whole.request<RegisterTable>(RegisterTableRequest.method, { uri: traceUri }));
     } finally {
