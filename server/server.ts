@@ -68,6 +68,8 @@ export interface ServerOptions {
   bigIdtraceLines?: number;
   /** Characters of such a document checked between two turns of the event loop (BIG_STEP_CHARS). */
   bigIdtraceStepChars?: number;
+  /** Lines between the checkpoints an edit of such a document resumes from (IdtraceTextCheck's default). */
+  bigIdtraceCheckpointLines?: number;
 }
 
 /**
@@ -99,6 +101,8 @@ interface DocState {
   running?: Promise<void>;
   /** The document version `running` checks. */
   runningVersion?: number;
+  /** The check behind the report, when it was a big .idtrace's: an edit resumes it from a checkpoint. */
+  bigCheck?: IdtraceTextCheck;
   /** Line changes made after reportVersion, by version ('full': the whole text was replaced). */
   changes: { version: number; change: LineChange | 'full' }[];
   /** What the report was checked with; a re-check after an edit reuses it (cleared when settings or trust change). */
@@ -129,6 +133,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const debounceMs = options.debounceMs ?? 200;
   const bigIdtraceLines = options.bigIdtraceLines ?? BIG_IDTRACE_LINES;
   const bigStepChars = options.bigIdtraceStepChars ?? BIG_STEP_CHARS;
+  const bigCheckpointLines = options.bigIdtraceCheckpointLines;
   const docs = new DocumentStore();
   const states = new Map<string, DocState>();
   const settingsCache = new Map<string, Promise<IdregSettings>>();
@@ -267,6 +272,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     version: number,
     state: DocState,
     progress?: WorkDoneProgressServerReporter,
+    /** The first line that changed since the report, when a big .idtrace's check may resume before it. */
+    resumeLine?: number,
   ): Promise<FileReport | undefined> {
     const generation = ++state.generation;
     const settings = await getSettings(uri);
@@ -289,9 +296,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       ...(workspaceRoot ? { workspaceRoot } : {}),
     };
     let report: FileReport | undefined;
+    let bigCheck: IdtraceTextCheck | undefined;
     if (lineCount > bigIdtraceLines && detectDocumentFormat(text.slice(0, 65536), path) === 'idtrace') {
       // About 100 ms a step: hovers are answered in between, and an edit makes the rest of the work moot.
-      const check = new IdtraceTextCheck(path, text, options);
+      const check = state.bigCheck && resumeLine !== undefined ? IdtraceTextCheck.resume(state.bigCheck, text, resumeLine) : new IdtraceTextCheck(path, text, options, undefined, bigCheckpointLines);
       let done = 0;
       while (!check.step(bigStepChars)) {
         done += bigStepChars;
@@ -300,9 +308,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         if (generation !== state.generation) return undefined;
       }
       report = check.result();
+      if (report) bigCheck = check;
     }
     report ??= checkDocument({ path, text }, options);
     if (generation !== state.generation) return undefined;
+    state.bigCheck = bigCheck;
     state.reportOptions = { options, settings };
     return publishReport(uri, state, report, version, settings, started, text.length);
   }
@@ -359,10 +369,21 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const progress = large && support.workDoneProgress ? await connection.window.createWorkDoneProgress() : undefined;
     progress?.begin('ID Register Lens: checking', 0, uriToPath(uri).split(/[\\/]/).pop(), false);
     try {
-      await runCheck(uri, doc.getText(), doc.lineCount, doc.version, state, progress);
+      await runCheck(uri, doc.getText(), doc.lineCount, doc.version, state, progress, state.bigCheck && state.reportOptions && !doc.maybeLoneCr ? firstChangedLine(state) : undefined);
     } finally {
       progress?.done();
     }
+  }
+
+  /** The first line that may differ from the text of the report; undefined when unknown (a whole-text change). */
+  function firstChangedLine(state: DocState): number | undefined {
+    let first: number | undefined;
+    for (const c of state.changes) {
+      if (c.version <= state.reportVersion) continue;
+      if (c.change === 'full') return undefined;
+      first = Math.min(first ?? c.change.first, c.change.first);
+    }
+    return first;
   }
 
   /** The lines changed since the report, as one change; undefined when a re-check by lines is not possible. */

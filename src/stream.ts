@@ -5,8 +5,8 @@ import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { appendAll } from './findings.ts';
 import { checkParsed, detectDocumentFormat, replayOptionsFor, resolveTraceHost, streamParser, type CheckOptions, type FileReport, type HostResolution } from './check.ts';
-import { IdtraceStream } from './formats/idtrace.ts';
-import { ReplaySession } from './model/vm.ts';
+import { IdtraceStream, type IdtraceMark } from './formats/idtrace.ts';
+import { ReplaySession, type ReplayCheckpoint } from './model/vm.ts';
 import { encodingKey, type KernelEvent, type TraceEvent } from './model/events.ts';
 import type { ParseResult } from './formats/types.ts';
 import type { FormatId } from './formats/types.ts';
@@ -129,21 +129,48 @@ export function checkIdtraceText(path: string, text: string, options: CheckOptio
  * hovers and drops a check an edit made stale).
  */
 export class IdtraceTextCheck {
-  private readonly replayed: IdtraceReplay;
+  private replayed: IdtraceReplay;
   private readonly body: string;
   private at = 0;
   private line = 0;
   private done = false;
   private streamable = true;
+  /** Where a later check of an edited text may start again (resume): every CHECKPOINT_LINES lines. */
+  private readonly checkpoints: { line: number; at: number; mark: ReplayMark }[] = [];
+
+  /** The line this check started from: 0, or the checkpoint it was resumed from. */
+  resumedAt = 0;
 
   constructor(
-    path: string,
+    private readonly path: string,
     text: string,
-    options: CheckOptions,
+    private readonly options: CheckOptions,
     private readonly pieceChars = IDTRACE_PIECE_BYTES,
+    private readonly checkpointLines = CHECKPOINT_LINES,
   ) {
     this.replayed = new IdtraceReplay(path, options);
     this.body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
+
+  /**
+   * A check of `text`, an edit of the text `prev` checked (with the same options) whose lines before
+   * `firstChanged` are unchanged: it starts from the last checkpoint of `prev` at or before that line.
+   */
+  static resume(prev: IdtraceTextCheck, text: string, firstChanged: number): IdtraceTextCheck {
+    const check = new IdtraceTextCheck(prev.path, text, prev.options, prev.pieceChars, prev.checkpointLines);
+    if (!prev.done || !prev.streamable) return check;
+    let from: (typeof prev.checkpoints)[number] | undefined;
+    for (const cp of prev.checkpoints) {
+      if (cp.line > firstChanged) break;
+      from = cp;
+      check.checkpoints.push(cp);
+    }
+    if (!from) return check;
+    check.replayed = IdtraceReplay.resume(prev.path, prev.options, prev.replayed.stream, from.mark);
+    check.at = from.at;
+    check.line = from.line;
+    check.resumedAt = from.line;
+    return check;
   }
 
   /** Parses and replays about `chars` more characters; true once the whole text is done. */
@@ -158,6 +185,11 @@ export class IdtraceTextCheck {
         this.line = this.replayed.feed(piece, this.line, final).nextLine;
         this.at += piece.length;
         this.done = final;
+        const last = this.checkpoints.length > 0 ? this.checkpoints[this.checkpoints.length - 1]!.line : 0;
+        if (!final && this.line - last >= this.checkpointLines) {
+          const mark = this.replayed.checkpoint();
+          if (mark) this.checkpoints.push({ line: this.line, at: this.at, mark });
+        }
       }
     } catch (err) {
       if (!(err instanceof NotStreamable)) throw err;
@@ -173,20 +205,50 @@ export class IdtraceTextCheck {
   }
 }
 
+/**
+ * Lines between two checkpoints of an IdtraceTextCheck. A checkpoint copies the VM model (~100 registers
+ * and the vCPUs' few, plus the findings so far): 1M lines keep 16 of them.
+ */
+const CHECKPOINT_LINES = 65536;
+
+/** IdtraceReplay.checkpoint(): the parse counts, the replay's state, the host and the registers seen. */
+interface ReplayMark {
+  stream: IdtraceMark;
+  session: ReplayCheckpoint;
+  host: HostResolution;
+  touched: ReadonlySet<number>;
+}
+
 /** An .idtrace parsed from pieces of whole lines, its events replayed as they come and dropped. */
 class IdtraceReplay {
-  private readonly stream: IdtraceStream;
+  stream: IdtraceStream;
   /** Events before the first access (kernel, host, comments' cap lines): the replay starts once they are known. */
   private leading: TraceEvent[] = [];
   private session: ReplaySession | undefined;
   private host: HostResolution | undefined;
-  private readonly touched = new Set<number>();
+  private touched = new Set<number>();
 
   constructor(
     private readonly path: string,
     private readonly options: CheckOptions,
   ) {
     this.stream = new IdtraceStream(path);
+  }
+
+  /** Where the replay is, once it has started (undefined before the first access). */
+  checkpoint(): ReplayMark | undefined {
+    if (!this.session || !this.host) return undefined;
+    return { stream: this.stream.mark(), session: this.session.checkpoint(), host: this.host, touched: new Set(this.touched) };
+  }
+
+  /** A replay that goes on from `mark`, taken by a replay whose parse is `stream` (or one resumed from it). */
+  static resume(path: string, options: CheckOptions, stream: IdtraceStream, mark: ReplayMark): IdtraceReplay {
+    const r = new IdtraceReplay(path, options);
+    r.stream = IdtraceStream.resume(stream, mark.stream);
+    r.host = mark.host;
+    r.session = new ReplaySession({ keepPerEvent: false }, mark.session);
+    r.touched = new Set(mark.touched);
+    return r;
   }
 
   feed(text: string, firstLine: number, final: boolean): { consumed: number; nextLine: number } {

@@ -893,6 +893,14 @@ class LineParser {
  * document in any such pieces gives what parseIdtrace gives for the whole text: the same events (drained as
  * they come), findings, stats and ranges. Never throws.
  */
+/** IdtraceStream.mark(). */
+export interface IdtraceMark {
+  readonly lines: number;
+  readonly findings: number;
+  readonly understood: number;
+  readonly skipped: number;
+}
+
 export class IdtraceStream {
   private readonly p = new LineParser();
   private fed = false;
@@ -919,6 +927,27 @@ export class IdtraceStream {
   /** The document line after the last one parsed: the `firstLine` of the next feed. */
   get nextLine(): number {
     return this.lines;
+  }
+
+  /** Where the stream is (line, counts, findings so far), to go on from there later (resume). */
+  mark(): IdtraceMark {
+    return { lines: this.lines, findings: this.p.findings.length, understood: this.p.understood, skipped: this.p.skipped };
+  }
+
+  /**
+   * A stream that goes on from `mark` of `prev` (a later mark of the same stream is fine too): the findings
+   * before the mark are copied, and the next feed starts at line `mark.lines` of a document whose lines
+   * before it are those `prev` read.
+   */
+  static resume(prev: IdtraceStream, mark: IdtraceMark): IdtraceStream {
+    const s = new IdtraceStream();
+    s.fed = true;
+    s.p.ownStrings = true;
+    s.lines = mark.lines;
+    for (let i = 0; i < mark.findings; i++) s.p.findings.push(prev.p.findings[i]!);
+    s.p.understood = mark.understood;
+    s.p.skipped = mark.skipped;
+    return s;
   }
 
   /** Events produced since the last drain (the stream keeps no reference to them afterwards). */

@@ -191,6 +191,35 @@ class Replayer {
     }
   }
 
+  /**
+   * A copy whose replay can go on independently of this one (a checkpoint). Slots and vCPUs are copied;
+   * what they point to is never changed in place (ranges, policies, host entries, observations).
+   */
+  clone(): Replayer {
+    const c = Object.create(Replayer.prototype) as Replayer;
+    const slotCopy = (s: Slot): Slot => ({ ...s, observations: s.observations.slice(), reported022: new Set(s.reported022), reportedUnchecked: new Set(s.reportedUnchecked) });
+    const slots = new Map<number, Slot>();
+    for (const [k, s] of this.slots) slots.set(k, slotCopy(s));
+    const vcpus = new Map<number, Vcpu>();
+    for (const [id, v] of this.vcpus) {
+      const perVcpu = new Map<number, Slot>();
+      for (const [k, s] of v.perVcpu) perVcpu.set(k, slotCopy(s));
+      vcpus.set(id, { ...v, perVcpu });
+    }
+    Object.assign(c, {
+      ...this,
+      findings: this.findings.slice(),
+      predictions: this.predictions.slice(),
+      definitions: this.definitions.slice(),
+      vcpus,
+      slots,
+      caps: new Set(this.caps),
+      refusedCaps: new Map(this.refusedCaps),
+      ...(this.vmFeatures ? { vmFeatures: this.vmFeatures.slice() } : {}),
+    });
+    return c;
+  }
+
   add(code: FindingCode, message: string, range: Range, extra: Partial<Omit<Finding, 'code' | 'message' | 'range'>> = {}): void {
     this.findings.push(makeFinding(code, message, range, extra));
   }
@@ -822,6 +851,12 @@ function hostOpt(h: boolean | undefined): { hostHas32bitEL0?: boolean } {
   return h === undefined ? {} : { hostHas32bitEL0: h };
 }
 
+/** What ReplaySession.checkpoint() keeps (opaque outside this module). */
+export interface ReplayCheckpoint {
+  readonly r: Replayer;
+  readonly next: number;
+}
+
 /** Options of a ReplaySession: the trace's `kernel` event (replay() finds it; a streaming caller passes it). */
 export interface ReplaySessionOptions extends ReplayOptions {
   /** The trace's first `kernel` event; options.kernel wins over it. Its range locates an IDR001 when unknown. */
@@ -840,10 +875,18 @@ export class ReplaySession {
   private readonly keepPerEvent: boolean;
   private next = 0;
 
-  constructor(options: ReplaySessionOptions = {}) {
+  constructor(options: ReplaySessionOptions = {}, from?: ReplayCheckpoint) {
     const { kernelEvent, keepPerEvent, ...replayOptions } = options;
     this.keepPerEvent = keepPerEvent ?? true;
-    this.r = new Replayer(replayOptions, kernelEvent, this.keepPerEvent);
+    if (from) {
+      this.r = from.r.clone();
+      this.next = from.next;
+    } else this.r = new Replayer(replayOptions, kernelEvent, this.keepPerEvent);
+  }
+
+  /** The state after the events fed so far; a session made from it (`new ReplaySession(options, cp)`) goes on from there, as often as wanted. */
+  checkpoint(): ReplayCheckpoint {
+    return { r: this.r.clone(), next: this.next };
   }
 
   /** Replays the next events; event indices continue across calls. */

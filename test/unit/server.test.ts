@@ -836,5 +836,33 @@ describe('a big .idtrace (more lines than bigIdtraceLines)', () => {
       await big.close();
     }
   });
+
+  test('an edit is checked again from the checkpoint before it: the diagnostics of a whole check', async () => {
+    const big = await startClient({ folders: [dir], server: { bigIdtraceLines: 5, bigIdtraceCheckpointLines: 3 } });
+    const whole = await startClient({ folders: [dir] });
+    try {
+      // Checkpoints fall between pieces of 2 KiB: a few hundred lines make several.
+      const text = TRACE + 'vcpu 1 mrs ID_AA64ISAR0_EL1 = 0x0000100010211110\n'.repeat(300);
+      big.open(traceUri, text);
+      await big.waitDiagnostics(traceUri, (d) => d.some((x) => x.code === 'IDR010'));
+      const line = 250;
+      const lines = text.split('\n');
+      const old = lines[line]!;
+      lines[line] = 'vcpu 1 mrs ID_AA64ISAR0_EL1 = 0x0';
+      void big.rpc.sendNotification('textDocument/didChange', {
+        textDocument: { uri: traceUri, version: 2 },
+        contentChanges: [{ range: { start: pos(line, 0), end: pos(line, old.length) }, text: lines[line] }],
+      });
+      whole.open(traceUri, lines.join('\n'), 'idtrace', 2);
+      const want = await whole.waitDiagnostics(traceUri, (d) => d.length > 0);
+      await waitFor(() => big.diagnostics.get(traceUri)?.version === 2, 'diagnostics of version 2');
+      assert.deepEqual(big.diagnostics.get(traceUri)!.diagnostics, want);
+      assert.ok(want.some((d) => d.code === 'IDR020' && d.range.start.line === line), 'the read of 0x0 is a finding');
+      assert.ok(want.some((d) => d.code === 'IDR010' && d.range.start.line === 7), 'the refused write before the checkpoint is still reported');
+    } finally {
+      await big.close();
+      await whole.close();
+    }
+  });
 });
 
