@@ -324,7 +324,7 @@ async function main(): Promise<void> {
       const rss = max(lspTrace.map((r) => r.peakRssKiB ?? NaN));
       rows.push([`didOpen ${mib(traceInput.bytes)} MiB \`.idtrace\` (${traceInput.label}) → first publishDiagnostics`, `${f0(min(fd))} / ${f0(median(fd))}`, `${lspTrace.length} runs; the server's check ${srv.length ? f0(median(srv)) : '?'} ms (median)`]);
       rows.push(['… hover, first after open / p50 of the rest', `${f1(median(lspTrace.map((r) => r.hoverFirstMs)))} / ${f2(median(hov))}`, `${hov.length + lspTrace.length} hovers`]);
-      rows.push([`… edit (comment a line out and in) → publishDiagnostics p50`, `${f0(median(edits))}`, `${edits.length} edits; checked whole after the 500 ms debounce`]);
+      rows.push([`… edit (comment a line out and in) → publishDiagnostics p50`, `${f0(median(edits))}`, `${edits.length} edits; checked again from the checkpoint before the edit, after the 500 ms debounce`]);
       rows.push(['… server peak RSS (VmHWM), MiB', kib2mib(rss), `${f2((rss * 1024) / traceInput.bytes)}× the document`]);
     }
     if (lspDisk.length) {
