@@ -91,9 +91,10 @@ export function runFromProcess(): void {
   // effect from here). Big files are read in 64 KiB pieces whose garbage dies young, yet V8 grows the young
   // generation to 2 × 16 MiB as allocation goes on: kept at its first size, the .idtrace of 1M events peaked
   // at 65–66 MB instead of 82–83 (1.11–1.24 s against 1.06–1.13). A smaller inlining budget (default 920
-  // bytes of bytecode) makes smaller optimised code and compiler zones: the 200k-entry Firecracker template
-  // 55.2–55.6 MB instead of 56.6–58.3, the 1M-line ftrace 63.1–63.7 instead of 66.3–66.6, times unchanged
-  // (four and three runs each, /usr/bin/time).
+  // bytes of bytecode; less inlining, smaller optimised functions): the 200k-entry Firecracker template
+  // 55.2–55.6 MB instead of 56.6–58.3, the 1M-line ftrace 63.1–63.7 instead of 66.3–66.6 (/usr/bin/time).
+  // In six interleaved runs each, ftrace and Firecracker times did not move; the .idtrace median went
+  // 1.45 → 1.48 s, within this machine's noise.
   if (process.argv[2] === 'check') setFlagsFromString('--semi-space-growth-factor=1 --max-inlined-bytecode-size-cumulative=200');
   // `idreg check … | head` closes the pipe early; that is not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
