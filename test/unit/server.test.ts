@@ -697,12 +697,13 @@ describe('language server over stdio', () => {
       // Big file: cancel while the worker runs; the server answers other requests meanwhile.
       const bigPath = join(dir, 'big.idtrace');
       const lines = ['kernel 6.15', 'vcpu 0 init pmu_v3', 'vcpu 0 run'];
-      for (let i = 0; i < 300000; i++) lines.push(`vcpu 0 mrs ID_AA64ISAR0_EL1 = 0x${(i % 7).toString(16).padStart(16, '0')}`);
+      // An .idtrace is replayed as it is read (~1 µs a line): 600k lines keep the worker busy well past the cancel.
+      for (let i = 0; i < 600000; i++) lines.push(`vcpu 0 mrs ID_AA64ISAR0_EL1 = 0x${(i % 7).toString(16).padStart(16, '0')}`);
       writeFileSync(bigPath, lines.join('\n'));
       const cts = new CancellationTokenSource();
       const t0 = performance.now();
       const pending = c.rpc.sendRequest(CheckFileOnDiskRequest.method, { uri: pathToFileURL(bigPath).href }, cts.token);
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 100));
       const info = await c.rpc.sendRequest<{ pid: number }>(ServerInfoRequest.method);
       assert.ok(info.pid > 0, 'answers while the worker checks');
       cts.cancel();
