@@ -369,27 +369,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const progress = large && support.workDoneProgress ? await connection.window.createWorkDoneProgress() : undefined;
     progress?.begin('ID Register Lens: checking', 0, uriToPath(uri).split(/[\\/]/).pop(), false);
     try {
-      await runCheck(uri, doc.getText(), doc.lineCount, doc.version, state, progress, state.bigCheck && state.reportOptions && !doc.maybeLoneCr ? firstChangedLine(state) : undefined);
+      await runCheck(uri, doc.getText(), doc.lineCount, doc.version, state, progress, state.bigCheck && state.reportOptions && !doc.maybeLoneCr ? editsSinceReport(state)?.first : undefined);
     } finally {
       progress?.done();
     }
   }
 
-  /** The first line that may differ from the text of the report; undefined when unknown (a whole-text change). */
-  function firstChangedLine(state: DocState): number | undefined {
-    let first: number | undefined;
-    for (const c of state.changes) {
-      if (c.version <= state.reportVersion) continue;
-      if (c.change === 'full') return undefined;
-      first = Math.min(first ?? c.change.first, c.change.first);
-    }
-    return first;
-  }
-
-  /** The lines changed since the report, as one change; undefined when a re-check by lines is not possible. */
-  function changeSinceReport(doc: ChunkedDocument, state: DocState): LineChange | undefined {
-    if (!state.report || !state.reportOptions || state.reportVersion < 0 || doc.maybeLoneCr) return undefined;
-    if (!resumableFormat(state.report.format)) return undefined;
+  /** The edits since the report as one change; undefined when there are none or the whole text was replaced. */
+  function editsSinceReport(state: DocState): LineChange | undefined {
     let merged: LineChange | undefined;
     for (const c of state.changes) {
       if (c.version <= state.reportVersion) continue;
@@ -397,6 +384,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       merged = merged ? mergeChanges(merged, c.change) : c.change;
     }
     return merged;
+  }
+
+  /** The lines changed since the report, as one change; undefined when a re-check by lines is not possible. */
+  function changeSinceReport(doc: ChunkedDocument, state: DocState): LineChange | undefined {
+    if (!state.report || !state.reportOptions || state.reportVersion < 0 || doc.maybeLoneCr) return undefined;
+    if (!resumableFormat(state.report.format)) return undefined;
+    return editsSinceReport(state);
   }
 
   /**

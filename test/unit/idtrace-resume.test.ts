@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import '../../src/formats/detect.ts';
 import { checkDocument, type FileReport } from '../../src/check.ts';
 import { IdtraceTextCheck } from '../../src/stream.ts';
+import { encodingKey } from '../../src/model/events.ts';
 import { generateIdtrace } from '../../bench/gen.ts';
 import { idtraceFixtures } from '../helpers/fixtures.ts';
 
@@ -25,7 +26,7 @@ function same(got: FileReport | undefined, path: string, text: string, what: str
   assert.deepEqual(got.findings, want.findings, what);
   assert.deepEqual(got.stats, want.stats, what);
   assert.deepEqual(got.vm, want.vm, what);
-  const touched = new Set(want.parse.events.flatMap((e) => ('reg' in e && e.reg.enc ? [(e.reg.enc.op0 << 14) | (e.reg.enc.op1 << 11) | (e.reg.enc.crn << 7) | (e.reg.enc.crm << 3) | e.reg.enc.op2] : [])));
+  const touched = new Set(want.parse.events.flatMap((e) => ('reg' in e && e.reg.enc ? [encodingKey(e.reg.enc)] : [])));
   if (got.touched) assert.deepEqual(got.touched, touched, what);
 }
 
